@@ -1,0 +1,56 @@
+"""Message catalogue: every fixed text the assistant says, in the five curated languages.
+
+Each `*.yml` beside this file maps a key to its texts: `{zh-Hans, zh-Hant, en, ja, ko}`.
+Languages without curated texts get English here; callers that can translate do so.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CURATED_LANGUAGES = ("zh-Hans", "zh-Hant", "en", "ja", "ko")
+FALLBACK_LANGUAGE = "en"
+_DIR = Path(__file__).resolve().parent
+
+
+class CatalogueError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> dict[str, dict[str, str]]:
+    messages: dict[str, dict[str, str]] = {}
+    for path in sorted(_DIR.glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for key, texts in data.items():
+            if key in messages:
+                raise CatalogueError(f"{path.name}: message {key!r} is defined twice")
+            missing = [lang for lang in CURATED_LANGUAGES if not (texts or {}).get(lang)]
+            if missing:
+                raise CatalogueError(f"{path.name}: message {key!r}: no text for {', '.join(missing)}")
+            messages[key] = texts
+    return messages
+
+
+def is_curated(language: str) -> bool:
+    return language in CURATED_LANGUAGES
+
+
+def t(key: str, language: str, **params: Any) -> str:
+    """The text of `key` in `language` (English for a language without curated texts)."""
+    texts = catalogue()[key]
+    template = texts.get(language) or texts[FALLBACK_LANGUAGE]
+    return template.format(**params) if params else template
+
+
+def pick(texts: dict[str, str], language: str) -> str:
+    """One language out of a {lang: text} mapping from the knowledge base, with a sensible fallback."""
+    if texts.get(language):
+        return texts[language]
+    if language == "zh-Hant" and texts.get("zh-Hans"):
+        return texts["zh-Hans"]
+    return texts.get(FALLBACK_LANGUAGE) or next(iter(texts.values()), "")

@@ -1,0 +1,46 @@
+"""Every table, imported in one place so that Alembic and create_all see the whole schema."""
+
+from community.database import Base
+from community.grids.models import Grid, GridLevel, Landmark
+from community.knowledge.models import FaqEntry
+from community.language.models import TranslationCacheEntry
+from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
+from community.people.models import Person, PersonRole, Role, VolunteerProfile
+from community.servicemap.models import ServicePoint
+from community.tickets.models import (
+    Assignment,
+    EscalationLevel,
+    Follower,
+    IssueCategory,
+    Rating,
+    Ticket,
+    TicketEvent,
+    TicketState,
+    Urgency,
+)
+
+__all__ = [
+    "Assignment",
+    "Base",
+    "EscalationLevel",
+    "FaqEntry",
+    "Follower",
+    "Grid",
+    "GridLevel",
+    "IssueCategory",
+    "Landmark",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Person",
+    "PersonRole",
+    "ProcessedUpdate",
+    "Rating",
+    "Role",
+    "ServicePoint",
+    "Ticket",
+    "TicketEvent",
+    "TicketState",
+    "TranslationCacheEntry",
+    "Urgency",
+    "VolunteerProfile",
+]

@@ -1,0 +1,50 @@
+"""The transactional outbox: notifications written with the change that causes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from community.database import Base, UTCDateTime, utcnow
+from community.types import JSONType
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"  # gave up after the last try; kept for the desk to look at
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+
+    # The message id: receivers drop a message whose id they have seen (delivery is at least once).
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    # What to show, already in the recipient's language: {"text", "buttons", "venue", "photos", ...}
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ProcessedUpdate(Base):
+    """Telegram update ids already handled: a webhook retry is processed once."""
+
+    __tablename__ = "processed_updates"
+    __table_args__ = (UniqueConstraint("source", "update_id", name="uq_processed_updates_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    update_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,51 @@
+"""Finding and registering people; roles always come from the database."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from community.people.models import Person, PersonRole, Role
+
+
+def get_or_create_person(
+    session: Session,
+    external_key: str,
+    *,
+    telegram_id: int | None = None,
+    chat_id: str | None = None,
+    display_name: str = "",
+    language: str | None = None,
+) -> Person:
+    """The person behind a channel identity, created on first contact as a resident/tourist."""
+    person = session.scalar(select(Person).where(Person.external_key == external_key))
+    if person is None and telegram_id is not None:
+        # Staff from the roster are matched by their Telegram id when they first write.
+        person = session.scalar(select(Person).where(Person.telegram_id == telegram_id))
+    if person is None:
+        person = Person(
+            external_key=external_key,
+            telegram_id=telegram_id,
+            chat_id=chat_id,
+            display_name=display_name,
+            preferred_language=language or "zh-Hans",
+            roles=[PersonRole(role=Role.RESIDENT)],
+        )
+        session.add(person)
+        session.flush()
+        return person
+    if chat_id and person.chat_id != chat_id:
+        person.chat_id = chat_id
+    if display_name and not person.display_name:
+        person.display_name = display_name
+    # Writing to the bot again means they unblocked it.
+    person.blocked_bot = False
+    return person
+
+
+def set_language(session: Session, person: Person, language: str) -> None:
+    person.preferred_language = language
+
+
+def person_by_id(session: Session, person_id: int) -> Person | None:
+    return session.get(Person, person_id)

@@ -1,0 +1,57 @@
+"""One typed settings object, read from the environment and an optional `.env` file.
+
+Every setting is documented in `.env.example`; secrets (tokens, passwords) come only from here.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
+
+    # Database: a SQLite file under var/ for a newcomer, PostgreSQL in production.
+    database_url: str = Field(default=f"sqlite:///{PROJECT_ROOT / 'var' / 'xijin.db'}")
+
+    # Rasa server (loopback only) and its HTTP API token.
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: SecretStr = SecretStr("")
+    rasa_timeout_seconds: float = 8.0
+    action_server_port: int = 5055
+
+    # Telegram. Without a token the bot runs as a terminal chat.
+    telegram_bot_token: SecretStr = SecretStr("")
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_api_file_url: str = "https://api.telegram.org/file/bot"
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: SecretStr = SecretStr("")
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = 8443
+    telegram_rate_limiter: bool = True
+
+    # Translation for languages without curated answers and for reporters' free text.
+    translation_backend: Literal["google", "null"] = "google"
+    translation_timeout_seconds: float = 5.0
+
+    # Background jobs of the bot.
+    outbox_interval_seconds: float = 2.0
+    sweep_interval_seconds: float = 60.0
+    outbox_max_attempts: int = 8
+
+    knowledge_dir: Path = PROJECT_ROOT / "knowledge"
+    timezone: str = "Asia/Shanghai"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
