@@ -1,0 +1,256 @@
+"""Language detection of short chat messages: accuracy on a corpus, and the rules that protect a user's
+language from being flipped by one ambiguous word."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from langdetect import DetectorFactory
+
+from community.language import CURATED, SUPPORTED, Detection, detect, normalise_code
+
+MESSAGES = Path(__file__).resolve().parent / "messages.tsv"
+
+
+def load_messages() -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for line in MESSAGES.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            expected, _, text = line.partition("\t")
+            pairs.append((expected, text))
+    return pairs
+
+
+# --- the corpus ------------------------------------------------------------------------------------------
+
+
+def test_corpus_is_big_and_varied_enough() -> None:
+    pairs = load_messages()
+    counts = Counter(expected for expected, _ in pairs)
+    assert len(pairs) >= 240
+    assert all(counts[language] >= 40 for language in CURATED), counts
+    assert sum(counts[language] for language in ("fr", "de", "es", "ru", "th", "vi")) >= 40
+    assert set(counts) <= set(SUPPORTED), set(counts) - set(SUPPORTED)
+    assert all(text.strip() for _, text in pairs)
+    texts = [text for _, text in pairs]
+    assert len(set(texts)) == len(texts), "duplicate messages inflate the accuracy"
+
+
+def test_accuracy_on_corpus() -> None:
+    pairs = load_messages()
+    right: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    misses: list[str] = []
+    for expected, text in pairs:
+        got = detect(text).language
+        total[expected] += 1
+        if got == expected:
+            right[expected] += 1
+        else:
+            misses.append(f"{expected} → {got}: {text}")
+    overall = sum(right.values()) / len(pairs)
+    per_language = {language: right[language] / total[language] for language in total}
+    assert overall >= 0.97, (overall, misses)
+    weak = {language: round(acc, 3) for language, acc in per_language.items() if acc < 0.9}
+    assert not weak, (weak, misses)
+
+
+# --- script first ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("화장실 어디예요", "ko"),
+        ("トイレはどこ", "ja"),
+        ("東京から来ました", "ja"),  # kanji and kana: Japanese
+        ("ห้องน้ำอยู่ที่ไหน", "th"),
+        ("Где туалет?", "ru"),
+        ("أين الحمام؟", "ar"),
+    ],
+)
+def test_script_decides(text: str, language: str) -> None:
+    result = detect(text, previous="en")
+    assert (result.language, result.method, result.confidence) == (language, "script", 1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("wifi密码", "zh-Hans"),
+        ("wifi密碼", "zh-Hant"),
+        ("ok谢谢", "zh-Hans"),
+        ("トイレ where", "ja"),
+        ("화장실 where?", "ko"),
+        ("Где wifi?", "ru"),
+        # A real English sentence around a place name stays English.
+        ("How do I get to 西津渡?", "en"),
+    ],
+)
+def test_mixed_scripts(text: str, language: str) -> None:
+    assert detect(text).language == language
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("谢谢🙏", "zh-Hans"),
+        ("謝謝🙏", "zh-Hant"),
+        ("Where is the toilet? 🚻😅", "en"),
+        ("🙏ありがとう", "ja"),
+    ],
+)
+def test_emoji_are_ignored(text: str, language: str) -> None:
+    assert detect(text).language == language
+
+
+# --- Simplified or Traditional ---------------------------------------------------------------------------
+
+
+def test_simplified_and_traditional_by_conversion() -> None:
+    simplified = detect("请问厕所在哪里")
+    traditional = detect("請問廁所在哪裡")
+    assert (simplified.language, simplified.method) == ("zh-Hans", "opencc")
+    assert (traditional.language, traditional.method) == ("zh-Hant", "opencc")
+    assert simplified.confidence > 0.8 and traditional.confidence > 0.8
+
+
+@pytest.mark.parametrize("previous", ["zh-Hans", "zh-Hant"])
+def test_chinese_without_evidence_keeps_previous_chinese(previous: str) -> None:
+    result = detect("你好", previous=previous)
+    assert (result.language, result.method) == (previous, "kept")
+
+
+@pytest.mark.parametrize("previous", [None, "en", "ko"])
+def test_chinese_without_evidence_defaults_to_simplified_with_low_confidence(previous: str | None) -> None:
+    result = detect("你好", previous=previous)
+    assert result.language == "zh-Hans"
+    assert result.confidence <= 0.5
+
+
+def test_characters_valid_in_both_scripts_are_no_evidence() -> None:
+    # 台 becomes 臺 under s2t, yet Taiwan writes 台北: it must not make a Traditional writer Simplified.
+    assert detect("我住在台北", previous="zh-Hant").language == "zh-Hant"
+    assert detect("從台北來的", previous="zh-Hans").language == "zh-Hant"
+    assert detect("从台北来的", previous="zh-Hant").language == "zh-Hans"
+
+
+def test_japanese_kanji_only_message_stays_japanese_for_a_japanese_user() -> None:
+    # Japanese kanji look Traditional to OpenCC; with a Japanese history they are Japanese.
+    assert detect("駐車場", previous="ja").language == "ja"
+    assert detect("駐車場").language == "zh-Hant"  # without history: no way to tell, Chinese by rule
+    assert detect("停车场", previous="ja").language == "zh-Hans"  # Simplified-only characters
+
+
+# --- Latin script ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Where is the toilet?", "en"),
+        ("Où sont les toilettes ?", "fr"),
+        ("Wo ist die Toilette?", "de"),
+        ("¿Dónde está el baño?", "es"),
+        ("Dov'è il bagno?", "it"),
+        ("Onde fica o banheiro?", "pt"),
+        ("Di mana toiletnya?", "id"),
+    ],
+)
+def test_latin_languages(text: str, language: str) -> None:
+    result = detect(text, previous="zh-Hans")
+    assert result.language == language
+    assert result.method == "langdetect"
+    assert result.confidence >= 0.8
+
+
+def test_vietnamese_diacritics_are_a_strong_hint() -> None:
+    result = detect("Cảm ơn", previous="en")
+    assert (result.language, result.method) == ("vi", "diacritics")
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("merci", "fr"), ("Danke!", "de"), ("gracias", "es"), ("hello", "en"), ("hi", "en"), ("thanks!", "en")],
+)
+def test_one_word_of_one_language_is_evidence(text: str, language: str) -> None:
+    result = detect(text, previous="ja")
+    assert (result.language, result.method) == (language, "lexicon")
+
+
+AMBIGUOUS = ["ok", "OK!!", "wifi", "taxi", "👍", "😂🙏", "12345", "12:30", "https://example.com/map",
+             "/start", "ok ok", "la", "Γεια σου", ""]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", AMBIGUOUS)
+@pytest.mark.parametrize("previous", ["ja", "zh-Hant", "fr", "ko"])
+def test_one_ambiguous_word_never_flips_the_language(text: str, previous: str) -> None:
+    assert detect(text, previous=previous) == Detection(previous, 0.0, "kept")
+
+
+@pytest.mark.parametrize("text", AMBIGUOUS)
+def test_one_ambiguous_word_without_history_is_english(text: str) -> None:
+    assert detect(text) == Detection("en", 0.0, "kept")
+
+
+def test_low_confidence_keeps_previous() -> None:
+    # Portuguese that langdetect reads as Spanish and the hint words read as Portuguese: no clear winner.
+    result = detect("Quanto custa a entrada?", previous="ko")
+    assert (result.language, result.method) == ("ko", "kept")
+
+
+def test_detection_is_deterministic_and_leaves_langdetect_global_seed_alone() -> None:
+    seed_before = DetectorFactory.seed
+    texts = ["Merci beaucoup", "ok thanks", "Guten Morgen", "hola amigo", "cam on ban"]
+    first = [detect(text) for text in texts]
+    for _ in range(5):
+        assert [detect(text) for text in texts] == first
+    assert DetectorFactory.seed == seed_before
+
+
+def test_detection_is_frozen() -> None:
+    result = detect("hello there friend")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.language = "fr"  # type: ignore[misc]
+
+
+# --- Telegram language codes -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("zh-hans", "zh-Hans"),
+        ("zh-Hans", "zh-Hans"),
+        ("zh-cn", "zh-Hans"),
+        ("zh-CN", "zh-Hans"),
+        ("zh_SG", "zh-Hans"),
+        ("zh", "zh-Hans"),
+        ("zh-hant", "zh-Hant"),
+        ("zh-Hant", "zh-Hant"),
+        ("zh-tw", "zh-Hant"),
+        ("zh-hk", "zh-Hant"),
+        ("zh-MO", "zh-Hant"),
+        ("zh-Hant-TW", "zh-Hant"),
+        ("yue", "zh-Hant"),
+        ("en", "en"),
+        ("en-US", "en"),
+        ("en-gb", "en"),
+        ("pt-br", "pt"),
+        ("ko", "ko"),
+        ("ja", "ja"),
+        ("in", "id"),
+        ("nl", "nl"),
+        ("", "en"),
+    ],
+)
+def test_normalise_code(code: str, expected: str) -> None:
+    assert normalise_code(code) == expected
+
+
+def test_curated_languages() -> None:
+    assert CURATED == ("zh-Hans", "zh-Hant", "en", "ja", "ko")
+    assert set(CURATED) <= set(SUPPORTED)
