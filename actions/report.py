@@ -1,0 +1,341 @@
+"""The report form: category → location → description → photo → contact, then a ticket.
+
+Slots are filled by `validate_report_form` (custom mappings): it reads entities, button payloads, keywords of
+the categories, and the location and photos the front end sends as metadata. A message that is really another
+question ("where's the toilet?") fills nothing, so the form steps aside, the question is answered by a rule and
+the form asks again.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+import logging
+import re
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy import select
+
+from actions.common import (
+    database,
+    entity_value,
+    fresh_location_of,
+    language_of,
+    metadata,
+    person_of,
+    photos_of,
+    say,
+    source_key_of,
+    text_for,
+)
+from actions.services import ask_for_location
+from community.database import utcnow
+from community.grids.models import Grid, GridLevel, Landmark
+from community.grids.service import locate
+from community.i18n import catalogue, pick
+from community.language.service import to_chinese_for_staff
+from community.tickets.models import IssueCategory
+from community.tickets.service import file_report
+
+logger = logging.getLogger(__name__)
+
+FORM_SLOTS = ("issue_category", "report_location", "description", "photo", "contact")
+NONE = "none"
+# Intents that are questions of their own, never the answer to "describe the problem".
+OTHER_QUESTIONS = {
+    "find_service", "faq", "emergency", "check_ticket", "bot_help", "talk_to_human", "set_language", "greet",
+}
+_GRID_PICK = re.compile(r"^grid:([\w-]+)$")
+_PHONE = re.compile(r"^\+?[\d\s()-]{6,20}$")
+
+
+def _intent(tracker: Tracker) -> tuple[str, float]:
+    intent = tracker.latest_message.get("intent") or {}
+    return str(intent.get("name") or ""), float(intent.get("confidence") or 0.0)
+
+
+def _is_skip(tracker: Tracker) -> bool:
+    text = (tracker.latest_message.get("text") or "").strip().lower()
+    skip_words = {w.lower() for w in catalogue()["report.skip"].values()}
+    return _intent(tracker)[0] == "deny" or text in skip_words or text == "/deny"
+
+
+def category_in_text(text: str, categories: list[IssueCategory]) -> str | None:
+    """A category named by one of its keywords or names, in any language (when the model found none)."""
+    lowered = text.lower()
+    for category in categories:
+        words = [w for words in category.keywords.values() for w in words] + list(category.names.values())
+        if any(w and w.lower() in lowered for w in words):
+            return category.code
+    return None
+
+
+def landmark_in_text(text: str, landmarks: list[Landmark]) -> str | None:
+    lowered = text.lower()
+    for landmark in landmarks:
+        if any(n and n.lower() in lowered for n in [*landmark.names.values(), *landmark.aliases]):
+            return landmark.code
+    return None
+
+
+class ValidateReportForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_report_form"
+
+    # --- extraction: what this message says about each slot -------------------------------------------
+
+    async def extract_issue_category(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("issue_category"):
+            return {}
+        value = entity_value(tracker, "issue_category")
+        if value is None and tracker.get_slot("requested_slot") in (None, "issue_category"):
+            with database().session() as session:
+                categories = list(session.scalars(select(IssueCategory).where(IssueCategory.active)))
+                value = category_in_text(tracker.latest_message.get("text") or "", categories)
+        return {"issue_category": value} if value else {}
+
+    async def extract_report_location(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        where = fresh_location_of(tracker)
+        if where is not None:
+            return {"report_location": f"geo:{where.latitude:.6f},{where.longitude:.6f}"}
+        landmark = entity_value(tracker, "landmark")
+        if landmark:
+            return {"report_location": f"landmark:{landmark}"}
+        if tracker.get_slot("requested_slot") != "report_location":
+            return {}
+        text = (tracker.latest_message.get("text") or "").strip()
+        if match := _GRID_PICK.match(text):
+            return {"report_location": f"grid:{match.group(1)}"}
+        with database().session() as session:
+            landmarks = list(session.scalars(select(Landmark).where(Landmark.active)))
+            code = landmark_in_text(text, landmarks)
+        return {"report_location": f"landmark:{code}"} if code else {}
+
+    async def extract_description(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "description":
+            return {}
+        intent, confidence = _intent(tracker)
+        text = (tracker.latest_message.get("text") or "").strip()
+        if (intent in OTHER_QUESTIONS and confidence >= 0.6) or not text or text.startswith("/"):
+            return {}
+        return {"description": text}
+
+    async def extract_photo(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        photos = photos_of(tracker)
+        if photos:
+            # A photo sent at any point of the report belongs to it.
+            return {"photo": ",".join(photos)}
+        if tracker.get_slot("requested_slot") == "photo" and _is_skip(tracker):
+            return {"photo": NONE}
+        return {}
+
+    async def extract_contact(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "contact":
+            return {}
+        if _is_skip(tracker):
+            return {"contact": NONE}
+        text = (tracker.latest_message.get("text") or "").strip()
+        return {"contact": text} if _PHONE.match(text) else {}
+
+    # --- validation -------------------------------------------------------------------------------------
+
+    async def validate_issue_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        with database().session() as session:
+            known = session.get(IssueCategory, str(value)) is not None
+        return {"issue_category": value if known else None}
+
+    async def validate_report_location(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        kind, _, rest = str(value).partition(":")
+        with database().session() as session:
+            if kind == "geo":
+                lat, lon = (float(x) for x in rest.split(","))
+                ok = locate(session, lat, lon) is not None
+            elif kind == "landmark":
+                ok = session.get(Landmark, rest) is not None
+            elif kind == "grid":
+                ok = session.get(Grid, rest) is not None
+            else:
+                ok = False
+        if not ok:
+            await say(dispatcher, tracker, "report.bad_location")
+        return {"report_location": value if ok else None}
+
+    async def validate_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value).strip()
+        # Two characters say something in Chinese ("漏水"); Latin text needs a few letters more.
+        cjk = any("\u3040" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af" for c in text)
+        if len(text) < (2 if cjk else 4):
+            await say(dispatcher, tracker, "report.too_short")
+            return {"description": None}
+        return {"description": text}
+
+
+class _AskAction(Action, ABC):
+    """Asks for one slot of the report form (abstract, so rasa-sdk does not register it)."""
+
+    slot = ""
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    @abstractmethod
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]: ...
+
+
+class ActionAskIssueCategory(_AskAction):
+    slot = "issue_category"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        language = language_of(tracker)
+        with database().session() as session:
+            categories = session.scalars(
+                select(IssueCategory).where(IssueCategory.active, ~IssueCategory.emergency)
+                .order_by(IssueCategory.code)
+            ).all()
+            buttons = [
+                {
+                    "title": pick(c.names, language),
+                    "payload": "/report_issue" + json.dumps({"issue_category": c.code}),
+                }
+                for c in categories
+            ]
+        await say(dispatcher, tracker, "report.ask_category", buttons=buttons)
+        return []
+
+
+class ActionAskReportLocation(_AskAction):
+    slot = "report_location"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        language = language_of(tracker)
+        await ask_for_location(dispatcher, tracker, "report.ask_location", "/report_issue")
+        with database().session() as session:
+            grids = session.scalars(
+                select(Grid).where(Grid.active, Grid.level == GridLevel.GRID).order_by(Grid.code)
+            ).all()
+            buttons = [{"title": pick(g.names, language), "payload": f"grid:{g.code}"} for g in grids]
+        if buttons:
+            dispatcher.utter_message(text="👇", buttons=buttons)
+        return []
+
+
+class ActionAskDescription(_AskAction):
+    slot = "description"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        await say(dispatcher, tracker, "report.ask_description")
+        return []
+
+
+class ActionAskPhoto(_AskAction):
+    slot = "photo"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        skip = {"title": await text_for(tracker, "report.skip"), "payload": "/deny"}
+        await say(dispatcher, tracker, "report.ask_photo", buttons=[skip])
+        return []
+
+
+class ActionAskContact(_AskAction):
+    slot = "contact"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        skip = {"title": await text_for(tracker, "report.skip"), "payload": "/deny"}
+        await say(dispatcher, tracker, "report.ask_contact", buttons=[skip])
+        return []
+
+
+class ActionSubmitReport(Action):
+    """Files the ticket. On failure the slots stay filled, so asking again files it without retyping."""
+
+    def name(self) -> str:
+        return "action_submit_report"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        language = language_of(tracker)
+        slots = {name: tracker.get_slot(name) for name in FORM_SLOTS}
+        kind, _, where = str(slots["report_location"] or "").partition(":")
+        lat = lon = None
+        if kind == "geo":
+            lat, lon = (float(x) for x in where.split(","))
+        description = str(slots["description"] or "")
+        photo = str(slots["photo"] or NONE)
+        contact = str(slots["contact"] or NONE)
+        try:
+            description_zh = await to_chinese_for_staff(description, language)
+            with database().session() as session:
+                result = file_report(
+                    session,
+                    reporter=person_of(session, tracker),
+                    category_code=slots["issue_category"],
+                    lat=lat,
+                    lon=lon,
+                    landmark_code=where if kind == "landmark" else None,
+                    grid_code=where if kind == "grid" else None,
+                    description=description,
+                    description_language=language,
+                    description_zh=description_zh,
+                    photo_file_ids=tuple(photo.split(",")) if photo != NONE else (),
+                    contact=None if contact == NONE else contact,
+                    channel=str(metadata(tracker).get("channel") or "rasa"),
+                    source_key=source_key_of(tracker),
+                    now=utcnow(),
+                )
+                ticket = result.ticket
+                category = session.get(IssueCategory, ticket.category_code) if ticket.category_code else None
+                category_name = pick(category.names, language) if category else "—"
+                if result.duplicate_of is not None:
+                    text = await text_for(tracker, "report.duplicate", ref=result.duplicate_of.ref)
+                else:
+                    owner = ticket_owner_name(session, ticket.owner_id)
+                    text = await text_for(
+                        tracker, "report.filed", ref=ticket.ref, category=category_name, owner=owner
+                    )
+        except Exception:
+            logger.exception("report could not be filed")
+            await say(dispatcher, tracker, "report.failed")
+            return []
+        dispatcher.utter_message(text=text)
+        return [SlotSet(name, None) for name in FORM_SLOTS]
+
+
+def ticket_owner_name(session: Any, owner_id: int | None) -> str:
+    from community.people.models import Person
+
+    owner = session.get(Person, owner_id) if owner_id else None
+    # First name only: the reporter needs to know someone has it, not who they are in full.
+    return (owner.display_name.split()[0] if owner and owner.display_name else "—")

@@ -1,0 +1,60 @@
+"""A reporter's own tickets, and asking for a person at the community desk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import database, language_of, metadata, person_of, say, source_key_of
+from community.database import utcnow
+from community.i18n import is_curated
+from community.language.service import localise, to_chinese_for_staff
+from community.tickets.service import file_report
+from community.tickets.views import reporter_tickets_text
+
+
+class ActionCheckTickets(Action):
+    """Lists only the asking person's own tickets (and the ones they follow): never anyone else's."""
+
+    def name(self) -> str:
+        return "action_check_tickets"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        language = language_of(tracker)
+        with database().session() as session:
+            text = reporter_tickets_text(session, person_of(session, tracker), language)
+        dispatcher.utter_message(text=text if is_curated(language) else await localise(text, language))
+        return []
+
+
+class ActionTalkToHuman(Action):
+    """Opens a consultation ticket; with no category it is routed to the community desk."""
+
+    def name(self) -> str:
+        return "action_talk_to_human"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        language = language_of(tracker)
+        text = tracker.latest_message.get("text") or ""
+        with database().session() as session:
+            result = file_report(
+                session,
+                reporter=person_of(session, tracker),
+                category_code=None,
+                description=text,
+                description_language=language,
+                description_zh=await to_chinese_for_staff(text, language),
+                channel=str(metadata(tracker).get("channel") or "rasa"),
+                source_key=source_key_of(tracker),
+                now=utcnow(),
+            )
+            ref = result.ticket.ref
+        await say(dispatcher, tracker, "human.filed", ref=ref)
+        return []
