@@ -1,0 +1,12 @@
+# One image for the action server and the bot (Python 3.11). Rasa runs from the official image.
+FROM python:3.11-slim
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-noto-cjk && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bot bot
+COPY actions actions
+COPY community community
+COPY knowledge knowledge
+RUN pip install --no-cache-dir . && useradd --create-home xijin && mkdir -p var && chown xijin var
+USER xijin
+ENV KNOWLEDGE_DIR=/app/knowledge PYTHONUNBUFFERED=1

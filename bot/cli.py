@@ -1,0 +1,96 @@
+"""The `xijin` command: the domain commands of community/cli.py plus `run`, which starts the assistant."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from community.cli import add_domain_commands
+from community.settings import PROJECT_ROOT, get_settings
+
+
+def build_assistant():  # type: ignore[no-untyped-def]
+    from bot.pipeline import Assistant
+    from bot.rasa_client import RasaClient
+    from community.database import get_database
+
+    settings = get_settings()
+    rasa = RasaClient(settings.rasa_url, token=settings.rasa_token.get_secret_value(),
+                      timeout_seconds=settings.rasa_timeout_seconds)
+    return Assistant(get_database(), rasa, map_path=map_picture())
+
+
+def map_picture():  # type: ignore[no-untyped-def]
+    """The red service map as a PNG, rendered once per knowledge load (offline, no tiles)."""
+    from community.database import get_database
+    from community.servicemap.export import render_map_png
+
+    path = PROJECT_ROOT / "var" / "map" / "red-service-map.png"
+    if not path.exists():
+        with get_database().session() as session:
+            render_map_png(session, path)
+    return path
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Rasa and the action server under honcho, then the bot in the foreground; Ctrl-C stops everything."""
+    from bot.services import Services, ServicesFailed
+
+    settings = get_settings()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    services = Services(settings, rasa_port=int(settings.rasa_url.rsplit(":", 1)[1].split("/")[0]))
+    print(f"starting Rasa and the action server (log: {services.log_path}) …", flush=True)
+    try:
+        services.start()
+    except ServicesFailed as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        services.stop()
+        return 130
+    try:
+        return run_bot(args)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        print("\nstopping …", flush=True)
+        services.stop()
+
+
+def run_bot(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    assistant = build_assistant()
+    if not settings.telegram_bot_token.get_secret_value():
+        from bot.terminal import run_terminal
+
+        asyncio.run(run_terminal(assistant, name=args.name))
+        return 0
+    from bot.telegram.app import build_application, run_polling, run_webhook
+
+    logging.getLogger().setLevel(logging.INFO)
+    application = build_application(settings, assistant)
+    if settings.telegram_webhook_url:
+        run_webhook(application, settings)
+    else:
+        run_polling(application)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="xijin", description="Xijin Community Assistant")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start Rasa, the action server and the bot (terminal chat without a token)")
+    run.add_argument("--name", default="local", help="your name in the terminal chat")
+    run.set_defaults(func=cmd_run)
+    bot_only = sub.add_parser("bot", help="only the bot (Rasa and the action server already running)")
+    bot_only.add_argument("--name", default="local")
+    bot_only.set_defaults(func=run_bot)
+    add_domain_commands(sub)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""The Telegram Application: all wiring in one place (handlers, jobs, menus, error handler)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.pipeline import Assistant
+from bot.telegram import dedupe, jobs, menus
+from bot.telegram.handlers import buttons, chat, commands, errors, rating, staff
+from bot.telegram.render import PayloadStore
+from community.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def build_application(
+    settings: Settings,
+    assistant: Assistant,
+    *,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+    rate_limiter: bool | None = None,
+    run_jobs: bool = True,
+) -> Application:
+    """`request` replaces the HTTP layer (tests record Bot API calls with it); the base URL is a setting, so a
+    local Bot API server works as well."""
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_file_url)
+        .post_init(_post_init)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if updates_request is not None:
+        builder = builder.get_updates_request(updates_request)
+    if settings.telegram_rate_limiter if rate_limiter is None else rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+    application = builder.build()
+    application.bot_data["assistant"] = assistant
+    application.bot_data["payloads"] = PayloadStore()
+    add_handlers(application)
+    if run_jobs and application.job_queue is not None:
+        application.job_queue.run_repeating(jobs.relay_job, interval=settings.outbox_interval_seconds, first=1)
+        application.job_queue.run_repeating(jobs.sweep_job, interval=settings.sweep_interval_seconds, first=5)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    # Group -1 runs first: a repeated update stops here.
+    application.add_handler(TypeHandler(Update, dedupe.drop_repeated_updates), group=-1)
+
+    application.add_handler(staff.resolve_conversation())
+    application.add_handler(CommandHandler("start", commands.start))
+    application.add_handler(CommandHandler("help", commands.help_command))
+    application.add_handler(CommandHandler("map", commands.map_command))
+    application.add_handler(CommandHandler("report", commands.report))
+    application.add_handler(CommandHandler("mytickets", commands.mytickets))
+    application.add_handler(CommandHandler("language", commands.language))
+    application.add_handler(CommandHandler("cancel", commands.cancel))
+    application.add_handler(CommandHandler("tasks", staff.tasks))
+    application.add_handler(CommandHandler("duty", staff.duty))
+    application.add_handler(CommandHandler("stats", staff.stats))
+
+    application.add_handler(CallbackQueryHandler(staff.on_task_button, pattern=r"^tk:(acc|dec|esc):"))
+    application.add_handler(CallbackQueryHandler(rating.on_rating, pattern=r"^rt:"))
+    application.add_handler(CallbackQueryHandler(buttons.on_payload_button, pattern=r"^[rk]:"))
+
+    application.add_handler(MessageHandler(filters.LOCATION, chat.on_location))
+    application.add_handler(MessageHandler(filters.PHOTO, chat.on_photo))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, chat.on_text))
+    application.add_error_handler(errors.on_error)
+
+
+async def _post_init(application: Application) -> None:
+    assistant: Assistant = application.bot_data["assistant"]
+    try:
+        await menus.set_public_menus(application.bot)
+        await menus.set_staff_menus(application.bot, assistant.database)
+    except Exception:  # noqa: BLE001 - menus are a convenience; the bot works without them
+        logger.exception("could not set the command menus")
+
+
+def run_polling(application: Application) -> None:
+    application.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+def run_webhook(application: Application, settings: Settings) -> None:
+    """Telegram sends the secret token in a header on every call; PTB rejects calls without it."""
+    secret = settings.telegram_webhook_secret.get_secret_value()
+    if not secret:
+        raise SystemExit("TELEGRAM_WEBHOOK_SECRET must be set to run a webhook")
+    application.run_webhook(
+        listen=settings.telegram_webhook_listen,
+        port=settings.telegram_webhook_port,
+        url_path="telegram",
+        webhook_url=settings.telegram_webhook_url.rstrip("/") + "/telegram",
+        secret_token=secret,
+        allowed_updates=Update.ALL_TYPES,
+    )

@@ -1,0 +1,24 @@
+"""Inline buttons that carry Rasa payloads (r:/k: callback data)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.telegram.context import assistant, chat_user, person_of, say
+from bot.telegram.handlers.chat import _reply
+
+
+async def on_payload_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    payload = context.application.bot_data["payloads"].decode(query.data)
+    if payload is None:
+        # A button from before a restart whose long payload we no longer hold.
+        _, language = person_of(context, update)
+        await query.answer(say("fallback.rephrase", language), show_alert=True)
+        return
+    await query.answer()
+    message_id = f"cb{query.id}"
+    turn = await assistant(context).press(chat_user(update), payload, message_id=message_id)
+    await _reply(update, context, turn)

@@ -1,0 +1,41 @@
+"""Free text, shared locations and photos from tourists and residents: through the pipeline, then rendered."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.telegram.context import assistant, chat_user
+from bot.telegram.render import send_turn
+
+
+async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, turn) -> None:  # type: ignore[no-untyped-def]
+    chat = update.effective_chat
+    assert chat is not None
+    await send_turn(context.bot, chat.id, turn, context.application.bot_data["payloads"],
+                    context.application.bot_data)
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    turn = await assistant(context).handle(chat_user(update), message.text, message_id=message.message_id)
+    await _reply(update, context, turn)
+
+
+async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    assert message is not None and message.location is not None
+    where = (message.location.latitude, message.location.longitude)
+    turn = await assistant(context).handle(chat_user(update), None, location=where, message_id=message.message_id)
+    await _reply(update, context, turn)
+
+
+async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo (the largest size) reaches the report form; its caption is the message text."""
+    message = update.effective_message
+    assert message is not None and message.photo
+    turn = await assistant(context).handle(
+        chat_user(update), message.caption, photos=(message.photo[-1].file_id,), message_id=message.message_id
+    )
+    await _reply(update, context, turn)

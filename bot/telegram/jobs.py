@@ -1,0 +1,101 @@
+"""JobQueue jobs: the outbox relay (notifications) and the SLA sweeper (escalation)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import ContextTypes
+
+from community.database import Database, utcnow
+from community.outbox.service import ClaimedMessage, claim, mark_blocked, mark_failed, mark_sent
+from community.tickets.escalation import escalate_overdue
+
+logger = logging.getLogger(__name__)
+
+BATCH = 30
+LEASE_SECONDS = 120.0
+
+
+def _markup(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
+    rows = payload.get("buttons") or []
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row] for row in rows]
+    )
+
+
+async def deliver(bot: Bot, chat_id: int, payload: dict[str, Any]) -> None:
+    """One notification: photos first (the task's evidence), then the place, then the text with buttons."""
+    photos = list(payload.get("photos") or [])
+    for file_id in photos[:3]:
+        await bot.send_photo(chat_id, photo=file_id)
+    place = payload.get("venue") or payload.get("location")
+    if place:
+        if place.get("title"):
+            await bot.send_venue(chat_id, latitude=place["latitude"], longitude=place["longitude"],
+                                 title=place["title"][:256], address=(place.get("address") or "")[:256])
+        else:
+            await bot.send_location(chat_id, latitude=place["latitude"], longitude=place["longitude"])
+    await bot.send_message(chat_id, payload["text"], parse_mode=payload.get("parse_mode"),
+                           reply_markup=_markup(payload))
+
+
+def _chat_of(message: ClaimedMessage) -> int | None:
+    raw = message.chat_id if message.chat_id is not None else message.telegram_id
+    text = str(raw) if raw is not None else ""
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+async def relay_once(bot: Bot, database: Database) -> dict[str, int]:
+    """Sends what is due. One failing recipient never holds up the others."""
+    counts = {"sent": 0, "failed": 0, "blocked": 0}
+    now = utcnow()
+    claimed = await asyncio.to_thread(claim, database, BATCH, now, LEASE_SECONDS)
+    for message in claimed:
+        chat_id = _chat_of(message)
+        try:
+            if chat_id is None:
+                raise BadRequest("recipient has no Telegram chat")
+            await deliver(bot, chat_id, message.payload)
+        except RetryAfter as exc:
+            # Flood control: Telegram says when it will take messages again; the rest wait for that too.
+            delay = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
+            await asyncio.to_thread(mark_failed, database, message.id, str(exc), utcnow(), float(delay))
+            counts["failed"] += 1
+            continue
+        except Forbidden as exc:
+            logger.info("recipient %s blocked the bot: %s", message.recipient_id, exc)
+            await asyncio.to_thread(mark_blocked, database, message.recipient_id, utcnow())
+            counts["blocked"] += 1
+            continue
+        except BadRequest as exc:
+            # The message itself is wrong (chat not found, bad markup): retrying will not help.
+            await asyncio.to_thread(mark_failed, database, message.id, str(exc), utcnow(), None, True)
+            counts["failed"] += 1
+            continue
+        except TelegramError as exc:
+            await asyncio.to_thread(mark_failed, database, message.id, str(exc), utcnow())
+            counts["failed"] += 1
+            continue
+        await asyncio.to_thread(mark_sent, database, message.id, utcnow())
+        counts["sent"] += 1
+    return counts
+
+
+async def relay_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    database: Database = context.application.bot_data["assistant"].database
+    counts = await relay_once(context.bot, database)
+    if any(counts.values()):
+        logger.info("outbox relay: %s", counts)
+
+
+async def sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    database: Database = context.application.bot_data["assistant"].database
+    escalated = await asyncio.to_thread(escalate_overdue, database, utcnow())
+    if escalated:
+        logger.info("escalated %d overdue tickets", len(escalated))

@@ -1,0 +1,68 @@
+"""Command menus: one per language for everyone, and a staff menu scoped to each staff member's chat."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram.error import TelegramError
+
+from community.database import Database
+from community.people.models import Person, PersonRole, Role
+
+logger = logging.getLogger(__name__)
+
+# Telegram's language_code values for our curated languages (it has no separate code for Traditional).
+TELEGRAM_LANGUAGES = {"zh-Hans": "zh", "en": "en", "ja": "ja", "ko": "ko"}
+
+PUBLIC = {
+    "start": {"zh-Hans": "开始", "en": "Start", "ja": "はじめる", "ko": "시작"},
+    "help": {"zh-Hans": "我能做什么", "en": "What I can do", "ja": "できること", "ko": "도움말"},
+    "map": {"zh-Hans": "红色服务地图", "en": "Red service map", "ja": "サービスマップ", "ko": "서비스 지도"},
+    "report": {"zh-Hans": "报告问题", "en": "Report a problem", "ja": "困りごとを報告", "ko": "불편 신고"},
+    "mytickets": {"zh-Hans": "我的报事", "en": "My reports", "ja": "自分の報告", "ko": "내 신고"},
+    "language": {"zh-Hans": "换语言", "en": "Change language", "ja": "言語を変える", "ko": "언어 변경"},
+    "cancel": {"zh-Hans": "取消", "en": "Cancel", "ja": "キャンセル", "ko": "취소"},
+}
+STAFF = {
+    "tasks": {"zh-Hans": "我的任务", "en": "My tasks", "ja": "担当タスク", "ko": "내 업무"},
+    "duty": {"zh-Hans": "值班 on/off", "en": "Duty on/off", "ja": "当番 on/off", "ko": "근무 on/off"},
+    "stats": {"zh-Hans": "办理统计", "en": "Statistics", "ja": "統計", "ko": "통계"},
+}
+
+
+def commands(table: dict[str, dict[str, str]], language: str) -> list[BotCommand]:
+    return [BotCommand(name, texts.get(language, texts["en"])) for name, texts in table.items()]
+
+
+async def set_public_menus(bot: Bot) -> None:
+    await bot.set_my_commands(commands(PUBLIC, "en"), scope=BotCommandScopeDefault())
+    for ours, code in TELEGRAM_LANGUAGES.items():
+        await bot.set_my_commands(commands(PUBLIC, ours), scope=BotCommandScopeDefault(), language_code=code)
+
+
+def staff_chats(database: Database) -> list[tuple[int, str]]:
+    staff_roles = [r.value for r in Role if r.is_staff]
+    with database.session() as session:
+        rows = session.execute(
+            select(Person.chat_id, Person.preferred_language)
+            .join(PersonRole, PersonRole.person_id == Person.id)
+            .where(PersonRole.role.in_(staff_roles), Person.chat_id.is_not(None))
+            .distinct()
+        ).all()
+    return [(int(chat), lang) for chat, lang in rows if str(chat).lstrip("-").isdigit()]
+
+
+async def set_staff_menu(bot: Bot, chat_id: int, language: str) -> None:
+    """Public commands plus the staff ones, only in this staff member's chat."""
+    lang = language if language in PUBLIC["start"] else "en"
+    await bot.set_my_commands(commands(PUBLIC, lang) + commands(STAFF, lang), scope=BotCommandScopeChat(chat_id))
+
+
+async def set_staff_menus(bot: Bot, database: Database) -> None:
+    for chat_id, language in staff_chats(database):
+        try:
+            await set_staff_menu(bot, chat_id, language)
+        except TelegramError as exc:  # a chat that never started the bot: its menu comes when it does
+            logger.info("no staff menu for chat %s: %s", chat_id, exc)

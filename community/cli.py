@@ -1,0 +1,137 @@
+"""Domain commands of `xijin`: the database, the knowledge base, the map, statistics and tickets for staff.
+
+`bot/cli.py` adds `run` and `chat` and is the console script; these commands need no Telegram or Rasa.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from community.database import get_database, utcnow
+from community.settings import PROJECT_ROOT, get_settings
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from community.migrate import upgrade
+
+    upgrade(get_settings().database_url, args.revision)
+    print(f"database at revision {args.revision}")
+    return 0
+
+
+def cmd_knowledge_load(args: argparse.Namespace) -> int:
+    from community.knowledge.loader import load
+    from community.knowledge.schema import KnowledgeError
+
+    try:
+        report = load(get_database(), Path(args.dir or get_settings().knowledge_dir))
+    except KnowledgeError as exc:
+        print(f"knowledge not loaded: {exc}", file=sys.stderr)
+        return 1
+    print(report)
+    return 0
+
+
+def cmd_map_export(args: argparse.Namespace) -> int:
+    from community.servicemap.export import export_geojson, render_map_png
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with get_database().session() as session:
+        geojson = export_geojson(session)
+        (out / "red-service-map.geojson").write_text(json.dumps(geojson, ensure_ascii=False, indent=1))
+        png = render_map_png(session, out / "red-service-map.png")
+    print(f"wrote {out / 'red-service-map.geojson'} and {png}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from community.tickets.metrics import compute_metrics, format_metrics
+
+    end = utcnow()
+    start = end - timedelta(days=args.days)
+    with get_database().session() as session:
+        metrics = compute_metrics(session, start, end, grid_code=args.grid)
+        print(format_metrics(metrics, args.language))
+    return 0
+
+
+def cmd_tickets_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from community.tickets.models import Ticket
+
+    with get_database().session() as session:
+        query = select(Ticket).order_by(Ticket.created_at.desc()).limit(args.limit)
+        if args.state:
+            query = query.where(Ticket.state == args.state)
+        for ticket in session.scalars(query):
+            print(f"{ticket.ref}  {ticket.state:<10} L{ticket.escalation_level} {ticket.category_code or '-':<15} "
+                  f"{ticket.micro_grid_code or ticket.grid_code or '-':<8} {ticket.created_at:%Y-%m-%d %H:%M} "
+                  f"{ticket.description[:40]}")
+    return 0
+
+
+def cmd_tickets_show(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from community.tickets.models import Ticket, TicketEvent
+
+    with get_database().session() as session:
+        ticket = session.scalar(select(Ticket).where(Ticket.ref == args.ref))
+        if ticket is None:
+            print(f"no ticket {args.ref}", file=sys.stderr)
+            return 1
+        for column in Ticket.__table__.columns:
+            print(f"{column.name:>22}: {getattr(ticket, column.key)}")
+        print("events:")
+        for event in session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                                     .order_by(TicketEvent.id)):
+            print(f"  {event.at:%Y-%m-%d %H:%M:%S} {event.kind:<11} {event.from_state or '':>10} → "
+                  f"{event.to_state or '':<10} {event.actor_role:<16} {event.reason}")
+    return 0
+
+
+def add_domain_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
+    up = db.add_parser("upgrade", help="apply migrations")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(func=cmd_db_upgrade)
+
+    knowledge = sub.add_parser("knowledge", help="the knowledge base").add_subparsers(dest="action", required=True)
+    load = knowledge.add_parser("load", help="validate knowledge/*.yml and upsert it into the database")
+    load.add_argument("--dir", default=None)
+    load.set_defaults(func=cmd_knowledge_load)
+
+    map_ = sub.add_parser("map", help="the red service map").add_subparsers(dest="action", required=True)
+    export = map_.add_parser("export", help="write GeoJSON and a PNG picture")
+    export.add_argument("--out", default=str(PROJECT_ROOT / "var" / "map"))
+    export.set_defaults(func=cmd_map_export)
+
+    stats = sub.add_parser("stats", help="response, resolution and satisfaction rates")
+    stats.add_argument("--days", type=int, default=30)
+    stats.add_argument("--grid", default=None)
+    stats.add_argument("--language", default="zh-Hans")
+    stats.set_defaults(func=cmd_stats)
+
+    tickets = sub.add_parser("tickets", help="tickets, for staff at a terminal").add_subparsers(
+        dest="action", required=True
+    )
+    listing = tickets.add_parser("list")
+    listing.add_argument("--state", default=None)
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(func=cmd_tickets_list)
+    show = tickets.add_parser("show")
+    show.add_argument("ref")
+    show.set_defaults(func=cmd_tickets_show)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="xijin")
+    add_domain_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))

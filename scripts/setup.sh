@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Sets up everything the assistant needs, and is fast when nothing changed:
+#   .venv       Python 3.11, the project with its dev extras  (reinstalled only when pyproject.toml changed)
+#   .venv-rasa  Python 3.10, Rasa 3.6.21                      (reinstalled only when nlu/requirements-rasa.txt changed)
+#   nlu/models  the trained model                             (retrained only when nlu/ changed)
+#   the database migrated and the knowledge base loaded.
+# Usage: scripts/setup.sh [--no-train] [--no-data]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+mkdir -p var
+TRAIN=1; DATA=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-train) TRAIN=0 ;;
+    --no-data) DATA=0 ;;
+    *) echo "unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+stamp() { sha256sum "$@" | sha256sum | cut -c1-16; }
+
+# A Python of a given minor version, without hard-coding where it lives.
+find_python() {
+  local want=$1 candidate
+  for candidate in "python$want" python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && \
+       [ "$("$candidate" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" = "$want" ]; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  if command -v pyenv >/dev/null 2>&1; then
+    local version
+    version=$(pyenv versions --bare 2>/dev/null | grep -E "^${want//./\\.}(\.[0-9]+)?$" | sort -V | tail -n1 || true)
+    if [ -n "$version" ]; then echo "$(pyenv root)/versions/$version/bin/python"; return 0; fi
+  fi
+  return 1
+}
+
+# --- the project's environment --------------------------------------------------------------------------
+PY311=$(find_python 3.11) || { echo "Python 3.11 is needed: install it (e.g. 'pyenv install 3.11' or 'apt install python3.11 python3.11-venv')" >&2; exit 1; }
+want=$(stamp pyproject.toml)
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$want" ]; then
+  say "installing the project into .venv (Python 3.11)"
+  [ -x .venv/bin/python ] || "$PY311" -m venv .venv
+  .venv/bin/pip install --quiet --upgrade pip
+  .venv/bin/pip install --quiet -e '.[dev]'
+  echo "$want" > .venv/.setup-stamp
+fi
+
+# --- Rasa's environment ---------------------------------------------------------------------------------
+PY310=$(find_python 3.10) || {
+  cat >&2 <<'MSG'
+Rasa 3.6 needs Python 3.10 (it does not run on 3.11+), and none was found.
+Install one, for example:   pyenv install 3.10.13      or      apt install python3.10 python3.10-venv
+then run this command again.
+MSG
+  exit 1; }
+want=$(stamp nlu/requirements-rasa.txt)
+if [ ! -x .venv-rasa/bin/rasa ] || [ "$(cat .venv-rasa/.setup-stamp 2>/dev/null)" != "$want" ]; then
+  say "installing Rasa into .venv-rasa (Python 3.10; the first time takes a few minutes)"
+  [ -x .venv-rasa/bin/python ] || "$PY310" -m venv .venv-rasa
+  .venv-rasa/bin/pip install --quiet --upgrade 'pip<24.1'
+  .venv-rasa/bin/pip install --quiet -r nlu/requirements-rasa.txt
+  echo "$want" > .venv-rasa/.setup-stamp
+fi
+
+# --- the model ------------------------------------------------------------------------------------------
+if [ "$TRAIN" = 1 ]; then
+  want=$(stamp nlu/config.yml nlu/domain.yml $(find nlu/data nlu/xijin_nlu -type f -name '*.y*ml' -o -type f -name '*.py' | sort))
+  if [ ! -f nlu/models/xijin.tar.gz ] || [ "$(cat nlu/models/.fingerprint 2>/dev/null)" != "$want" ]; then
+    say "training the model (nlu/ changed)"
+    ( cd nlu && RASA_TELEMETRY_ENABLED=false PYTHONPATH="$ROOT/nlu" ACTION_SERVER_URL=http://127.0.0.1:5055/webhook \
+        ../.venv-rasa/bin/rasa train --data data --domain domain.yml --config config.yml \
+        --out models --fixed-model-name xijin --quiet > ../var/train.log 2>&1 ) || {
+      mkdir -p var; tail -n 40 var/train.log >&2; echo "training failed; the whole log is var/train.log" >&2; exit 1; }
+    echo "$want" > nlu/models/.fingerprint
+  fi
+fi
+
+# --- the database and the knowledge base ----------------------------------------------------------------
+if [ "$DATA" = 1 ]; then
+  say "migrating the database and loading the knowledge base"
+  .venv/bin/xijin db upgrade
+  .venv/bin/xijin knowledge load
+fi
