@@ -14,8 +14,17 @@ from community.i18n import CURATED_LANGUAGES, t
 from community.people.service import set_language
 
 LANGUAGE_NAMES = {
-    "zh-Hans": "简体中文", "zh-Hant": "繁體中文", "en": "English", "ja": "日本語", "ko": "한국어",
-    "fr": "Français", "de": "Deutsch", "es": "Español", "ru": "Русский", "th": "ไทย", "vi": "Tiếng Việt",
+    "zh-Hans": "简体中文",
+    "zh-Hant": "繁體中文",
+    "en": "English",
+    "ja": "日本語",
+    "ko": "한국어",
+    "fr": "Français",
+    "de": "Deutsch",
+    "es": "Español",
+    "ru": "Русский",
+    "th": "ไทย",
+    "vi": "Tiếng Việt",
 }
 
 

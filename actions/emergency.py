@@ -51,9 +51,13 @@ class ActionEmergency(Action):
             with database().session() as session:
                 where = landmark_location(session, landmark) or location_of(tracker)
                 await send_nearest(
-                    dispatcher, tracker, session,
+                    dispatcher,
+                    tracker,
+                    session,
                     where or landmark_location(session, FALLBACK_LANDMARK),  # type: ignore[arg-type]
-                    "first_aid", intro_key="emergency.nearest", limit=1,
+                    "first_aid",
+                    intro_key="emergency.nearest",
+                    limit=1,
                 )
                 result = file_report(
                     session,
@@ -79,7 +83,9 @@ class ActionEmergency(Action):
         await say(dispatcher, tracker, "emergency.filed", ref=ref)
         if where is None:
             await ask_for_location(
-                dispatcher, tracker, "emergency.share_location",
+                dispatcher,
+                tracker,
+                "emergency.share_location",
                 "/emergency" + json.dumps({"issue_category": category}),
             )
         return []

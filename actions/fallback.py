@@ -12,8 +12,16 @@ from actions.common import menu_buttons, say, text_for
 
 # Intents that make sense as a button of their own; `faq` needs its topic and `nlu_fallback` is no answer.
 OFFERABLE = {
-    "greet", "goodbye", "thank", "bot_help", "set_language", "find_service", "report_issue", "emergency",
-    "check_ticket", "talk_to_human",
+    "greet",
+    "goodbye",
+    "thank",
+    "bot_help",
+    "set_language",
+    "find_service",
+    "report_issue",
+    "emergency",
+    "check_ticket",
+    "talk_to_human",
 }
 MAX_OFFERED = 3
 
@@ -27,7 +35,9 @@ class ActionAskAffirmation(Action):
     ) -> list[EventType]:
         ranking = tracker.latest_message.get("intent_ranking") or []
         likely = [r["name"] for r in ranking if r.get("name") in OFFERABLE][:MAX_OFFERED]
-        buttons = [{"title": await text_for(tracker, f"intent.{name}"), "payload": f"/{name}"} for name in likely]
+        buttons = [
+            {"title": await text_for(tracker, f"intent.{name}"), "payload": f"/{name}"} for name in likely
+        ]
         buttons.append({"title": await text_for(tracker, "fallback.none_of_these"), "payload": "/deny"})
         await say(dispatcher, tracker, "fallback.ask_affirmation", buttons=buttons)
         return []

@@ -2,16 +2,16 @@
 
 Slots are filled by `validate_report_form` (custom mappings): it reads entities, button payloads, keywords of
 the categories, and the location and photos the front end sends as metadata. A message that is really another
-question ("where's the toilet?") fills nothing, so the form steps aside, the question is answered by a rule and
-the form asks again.
+question ("where's the toilet?") fills nothing, so the form steps aside, the question is answered by a rule
+and the form asks again.
 """
 
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
 import logging
 import re
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -47,7 +47,14 @@ FORM_SLOTS = ("issue_category", "report_location", "description", "photo", "cont
 NONE = "none"
 # Intents that are questions of their own, never the answer to "describe the problem".
 OTHER_QUESTIONS = {
-    "find_service", "faq", "emergency", "check_ticket", "bot_help", "talk_to_human", "set_language", "greet",
+    "find_service",
+    "faq",
+    "emergency",
+    "check_ticket",
+    "bot_help",
+    "talk_to_human",
+    "set_language",
+    "greet",
 }
 _GRID_PICK = re.compile(r"^grid:([\w-]+)$")
 _PHONE = re.compile(r"^\+?[\d\s()-]{6,20}$")
@@ -213,7 +220,8 @@ class ActionAskIssueCategory(_AskAction):
         language = language_of(tracker)
         with database().session() as session:
             categories = session.scalars(
-                select(IssueCategory).where(IssueCategory.active, ~IssueCategory.emergency)
+                select(IssueCategory)
+                .where(IssueCategory.active, ~IssueCategory.emergency)
                 .order_by(IssueCategory.code)
             ).all()
             buttons = [
@@ -338,4 +346,4 @@ def ticket_owner_name(session: Any, owner_id: int | None) -> str:
 
     owner = session.get(Person, owner_id) if owner_id else None
     # First name only: the reporter needs to know someone has it, not who they are in full.
-    return (owner.display_name.split()[0] if owner and owner.display_name else "—")
+    return owner.display_name.split()[0] if owner and owner.display_name else "—"

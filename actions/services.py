@@ -17,8 +17,17 @@ from community.i18n import catalogue
 from community.servicemap.service import nearest, render_nearby, venue_payload
 
 SERVICE_TYPES = (
-    "toilet", "first_aid", "charging", "luggage", "drinking_water", "guide",
-    "volunteer_station", "police", "atm", "lost_and_found", "service_point",
+    "toilet",
+    "first_aid",
+    "charging",
+    "luggage",
+    "drinking_water",
+    "guide",
+    "volunteer_station",
+    "police",
+    "atm",
+    "lost_and_found",
+    "service_point",
 )
 # The types offered as buttons when the user did not say what they look for.
 COMMON_TYPES = ("toilet", "first_aid", "charging", "luggage", "drinking_water", "volunteer_station")
@@ -42,8 +51,14 @@ def landmark_location(session: Session, code: str | None) -> Location | None:
 
 
 async def send_nearest(
-    dispatcher: CollectingDispatcher, tracker: Tracker, session: Session, where: Location, service_type: str,
-    *, intro_key: str = "service.found", limit: int = 3,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    session: Session,
+    where: Location,
+    service_type: str,
+    *,
+    intro_key: str = "service.found",
+    limit: int = 3,
 ) -> bool:
     """Nearest points of a type: a line of text and a venue for each. False when there is none."""
     language = language_of(tracker)
@@ -100,7 +115,9 @@ class ActionFindService(Action):
             where = landmark_location(session, entity_value(tracker, "landmark")) or location_of(tracker)
             if where is None:
                 await ask_for_location(
-                    dispatcher, tracker, "service.ask_location",
+                    dispatcher,
+                    tracker,
+                    "service.ask_location",
                     "/find_service" + json.dumps({"service_type": service_type}),
                     type=await text_for(tracker, f"type.{service_type}"),
                 )

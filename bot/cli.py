@@ -17,8 +17,11 @@ def build_assistant():  # type: ignore[no-untyped-def]
     from community.database import get_database
 
     settings = get_settings()
-    rasa = RasaClient(settings.rasa_url, token=settings.rasa_token.get_secret_value(),
-                      timeout_seconds=settings.rasa_timeout_seconds)
+    rasa = RasaClient(
+        settings.rasa_url,
+        token=settings.rasa_token.get_secret_value(),
+        timeout_seconds=settings.rasa_timeout_seconds,
+    )
     return Assistant(get_database(), rasa, map_path=map_picture())
 
 
@@ -81,7 +84,9 @@ def run_bot(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xijin", description="Xijin Community Assistant")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="start Rasa, the action server and the bot (terminal chat without a token)")
+    run = sub.add_parser(
+        "run", help="start Rasa, the action server and the bot (terminal chat without a token)"
+    )
     run.add_argument("--name", default="local", help="your name in the terminal chat")
     run.set_defaults(func=cmd_run)
     bot_only = sub.add_parser("bot", help="only the bot (Rasa and the action server already running)")

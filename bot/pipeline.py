@@ -142,7 +142,9 @@ class Assistant:
         return Turn(replies=[Text(await self._say("report.ask_description", language))], language=language)
 
     def map_photo(self, language: str) -> Photo:
-        return Photo(path=self.map_path, caption=t("bot.map_caption", language if is_curated(language) else "en"))
+        return Photo(
+            path=self.map_path, caption=t("bot.map_caption", language if is_curated(language) else "en")
+        )
 
     async def degraded(self, user: ChatUser, language: str) -> Turn:
         """Rasa is down or slow: say so at once and offer what works without understanding."""
@@ -159,8 +161,12 @@ class Assistant:
     def _person(self, session: Session, user: ChatUser) -> Person:
         hint = normalise_code(user.language_hint) if user.language_hint else None
         return get_or_create_person(
-            session, user.key, telegram_id=user.telegram_id, chat_id=user.chat_id,
-            display_name=user.name, language=hint,
+            session,
+            user.key,
+            telegram_id=user.telegram_id,
+            chat_id=user.chat_id,
+            display_name=user.name,
+            language=hint,
         )
 
     def _language(self, session: Session, person: Person, text: str | None) -> str:
@@ -174,7 +180,12 @@ class Assistant:
         return detection.language
 
     def _metadata(
-        self, user: ChatUser, language: str, state: _UserState, fresh: bool, photos: tuple[str, ...],
+        self,
+        user: ChatUser,
+        language: str,
+        state: _UserState,
+        fresh: bool,
+        photos: tuple[str, ...],
         message_id: int | str | None,
     ) -> dict[str, Any]:
         location = None
@@ -185,7 +196,12 @@ class Assistant:
             "channel": user.channel,
             "chat_id": user.chat_id,
             "message_id": message_id,
-            "user": {"key": user.key, "telegram_id": user.telegram_id, "chat_id": user.chat_id, "name": user.name},
+            "user": {
+                "key": user.key,
+                "telegram_id": user.telegram_id,
+                "chat_id": user.chat_id,
+                "name": user.name,
+            },
             "location": location,
             "location_fresh": fresh and location is not None,
             "photos": list(photos),
@@ -214,10 +230,14 @@ class Assistant:
             return Text(text or await self._say("chat.faq_unknown", turn.language))
         if kind == "venue":
             return Venue(
-                latitude=float(custom["latitude"]), longitude=float(custom["longitude"]),
-                title=str(custom.get("title", "")), address=str(custom.get("address", "")),
-                distance_m=custom.get("distance_m"), walk_min=custom.get("walk_min"),
-                open_now=custom.get("open_now"), map_url=str(custom.get("map_url", "")),
+                latitude=float(custom["latitude"]),
+                longitude=float(custom["longitude"]),
+                title=str(custom.get("title", "")),
+                address=str(custom.get("address", "")),
+                distance_m=custom.get("distance_m"),
+                walk_min=custom.get("walk_min"),
+                open_now=custom.get("open_now"),
+                map_url=str(custom.get("map_url", "")),
             )
         if kind == "location_request":
             self.state(user).location_reply_payload = custom.get("reply_payload")
@@ -239,9 +259,14 @@ class Assistant:
         where = state.location
         with self.database.session() as session:
             result = file_report(
-                session, reporter=self._person(session, user), category_code=None,
-                lat=where[0] if where else None, lon=where[1] if where else None,
-                description=text, description_language=language, photo_file_ids=photos,
+                session,
+                reporter=self._person(session, user),
+                category_code=None,
+                lat=where[0] if where else None,
+                lon=where[1] if where else None,
+                description=text,
+                description_language=language,
+                photo_file_ids=photos,
                 channel=user.channel,
                 source_key=f"{user.channel}:{user.chat_id}:{message_id}" if message_id is not None else None,
                 now=utcnow(),

@@ -53,8 +53,12 @@ class RasaClient:
             replies = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             self._open_until = self._clock() + self.open_seconds
-            logger.warning("Rasa unavailable (%s: %s); degraded answers for %.0fs", type(exc).__name__, exc,
-                           self.open_seconds)
+            logger.warning(
+                "Rasa unavailable (%s: %s); degraded answers for %.0fs",
+                type(exc).__name__,
+                exc,
+                self.open_seconds,
+            )
             raise RasaUnavailable(str(exc)) from exc
         return list(replies or [])
 

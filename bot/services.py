@@ -70,8 +70,19 @@ class Services:
         # A session of its own: Ctrl-C in the terminal chat reaches us, and we stop honcho (and so both
         # servers) in order, instead of every process dying at once.
         self._process = subprocess.Popen(
-            [str(HONCHO), "start", "--no-colour", "-f", str(PROJECT_ROOT / "Procfile"), "-d", str(PROJECT_ROOT)],
-            env=self.environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(HONCHO),
+                "start",
+                "--no-colour",
+                "-f",
+                str(PROJECT_ROOT / "Procfile"),
+                "-d",
+                str(PROJECT_ROOT),
+            ],
+            env=self.environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.wait_healthy(timeout_seconds)
 
@@ -84,7 +95,9 @@ class Services:
         pending = dict(checks)
         while pending:
             if self._process is not None and self._process.poll() is not None:
-                raise ServicesFailed(f"the servers stopped during start-up; see {self.log_path}:\n{self.log_tail()}")
+                raise ServicesFailed(
+                    f"the servers stopped during start-up; see {self.log_path}:\n{self.log_tail()}"
+                )
             for name, (url, params) in list(pending.items()):
                 try:
                     response = httpx.get(url, params=params, timeout=2.0)
@@ -94,8 +107,10 @@ class Services:
                     pass
             if pending and time.monotonic() > deadline:
                 self.stop()
-                raise ServicesFailed(f"{', '.join(pending)} not healthy after {timeout_seconds:.0f}s; "
-                                     f"see {self.log_path}:\n{self.log_tail()}")
+                raise ServicesFailed(
+                    f"{', '.join(pending)} not healthy after {timeout_seconds:.0f}s; "
+                    f"see {self.log_path}:\n{self.log_tail()}"
+                )
             if pending:
                 time.sleep(0.5)
 

@@ -56,7 +56,9 @@ def build_application(
     application.bot_data["payloads"] = PayloadStore()
     add_handlers(application)
     if run_jobs and application.job_queue is not None:
-        application.job_queue.run_repeating(jobs.relay_job, interval=settings.outbox_interval_seconds, first=1)
+        application.job_queue.run_repeating(
+            jobs.relay_job, interval=settings.outbox_interval_seconds, first=1
+        )
         application.job_queue.run_repeating(jobs.sweep_job, interval=settings.sweep_interval_seconds, first=5)
     return application
 
@@ -92,7 +94,7 @@ async def _post_init(application: Application) -> None:
     try:
         await menus.set_public_menus(application.bot)
         await menus.set_staff_menus(application.bot, assistant.database)
-    except Exception:  # noqa: BLE001 - menus are a convenience; the bot works without them
+    except Exception:
         logger.exception("could not set the command menus")
 
 

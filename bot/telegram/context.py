@@ -46,8 +46,12 @@ def person_of(context: ContextTypes.DEFAULT_TYPE, update: Update) -> tuple[Perso
     with database(context).session() as session:
         hint = normalise_code(user.language_hint) if user.language_hint else None
         person = get_or_create_person(
-            session, user.key, telegram_id=user.telegram_id, chat_id=user.chat_id,
-            display_name=user.name, language=hint,
+            session,
+            user.key,
+            telegram_id=user.telegram_id,
+            chat_id=user.chat_id,
+            display_name=user.name,
+            language=hint,
         )
         _ = person.roles  # loaded now: roles are what staff checks read
         return person, person.preferred_language

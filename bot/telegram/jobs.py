@@ -37,12 +37,18 @@ async def deliver(bot: Bot, chat_id: int, payload: dict[str, Any]) -> None:
     place = payload.get("venue") or payload.get("location")
     if place:
         if place.get("title"):
-            await bot.send_venue(chat_id, latitude=place["latitude"], longitude=place["longitude"],
-                                 title=place["title"][:256], address=(place.get("address") or "")[:256])
+            await bot.send_venue(
+                chat_id,
+                latitude=place["latitude"],
+                longitude=place["longitude"],
+                title=place["title"][:256],
+                address=(place.get("address") or "")[:256],
+            )
         else:
             await bot.send_location(chat_id, latitude=place["latitude"], longitude=place["longitude"])
-    await bot.send_message(chat_id, payload["text"], parse_mode=payload.get("parse_mode"),
-                           reply_markup=_markup(payload))
+    await bot.send_message(
+        chat_id, payload["text"], parse_mode=payload.get("parse_mode"), reply_markup=_markup(payload)
+    )
 
 
 def _chat_of(message: ClaimedMessage) -> int | None:
@@ -64,7 +70,11 @@ async def relay_once(bot: Bot, database: Database) -> dict[str, int]:
             await deliver(bot, chat_id, message.payload)
         except RetryAfter as exc:
             # Flood control: Telegram says when it will take messages again; the rest wait for that too.
-            delay = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
+            delay = (
+                exc.retry_after.total_seconds()
+                if hasattr(exc.retry_after, "total_seconds")
+                else exc.retry_after
+            )
             await asyncio.to_thread(mark_failed, database, message.id, str(exc), utcnow(), float(delay))
             counts["failed"] += 1
             continue

@@ -57,7 +57,9 @@ def staff_chats(database: Database) -> list[tuple[int, str]]:
 async def set_staff_menu(bot: Bot, chat_id: int, language: str) -> None:
     """Public commands plus the staff ones, only in this staff member's chat."""
     lang = language if language in PUBLIC["start"] else "en"
-    await bot.set_my_commands(commands(PUBLIC, lang) + commands(STAFF, lang), scope=BotCommandScopeChat(chat_id))
+    await bot.set_my_commands(
+        commands(PUBLIC, lang) + commands(STAFF, lang), scope=BotCommandScopeChat(chat_id)
+    )
 
 
 async def set_staff_menus(bot: Bot, database: Database) -> None:

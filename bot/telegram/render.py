@@ -68,7 +68,10 @@ def inline_keyboard(buttons: tuple[Button, ...], store: PayloadStore) -> InlineK
     # Two buttons a row when there are many (a category list), one a row otherwise: easier to hit.
     per_row = 2 if len(buttons) > 4 else 1
     rows = [
-        [InlineKeyboardButton(b.title[:64], callback_data=store.encode(b.payload)) for b in buttons[i : i + per_row]]
+        [
+            InlineKeyboardButton(b.title[:64], callback_data=store.encode(b.payload))
+            for b in buttons[i : i + per_row]
+        ]
         for i in range(0, len(buttons), per_row)
     ]
     return InlineKeyboardMarkup(rows)
@@ -76,25 +79,34 @@ def inline_keyboard(buttons: tuple[Button, ...], store: PayloadStore) -> InlineK
 
 async def send_text(bot: Bot, chat_id: int | str, text: str, markup: Any = None) -> None:
     """Plain text from our catalogue or Rasa, escaped for HTML mode; the keyboard rides on the last piece."""
-    pieces = split_text(html.escape(text)) or [" "]
+    pieces = split_text(html.escape(text, quote=False)) or [" "]
     for index, piece in enumerate(pieces):
         last = index == len(pieces) - 1
-        await bot.send_message(chat_id, piece, parse_mode=ParseMode.HTML, reply_markup=markup if last else None)
+        await bot.send_message(
+            chat_id, piece, parse_mode=ParseMode.HTML, reply_markup=markup if last else None
+        )
 
 
-async def send_turn(bot: Bot, chat_id: int | str, turn: Turn, store: PayloadStore, bot_data: dict[str, Any]) -> None:
+async def send_turn(
+    bot: Bot, chat_id: int | str, turn: Turn, store: PayloadStore, bot_data: dict[str, Any]
+) -> None:
     for reply in turn.replies:
         if isinstance(reply, Text):
             markup = inline_keyboard(reply.buttons, store) if reply.buttons else None
             await send_text(bot, chat_id, reply.text or "…", markup)
         elif isinstance(reply, Venue):
             await bot.send_venue(
-                chat_id, latitude=reply.latitude, longitude=reply.longitude,
-                title=reply.title[:256] or "📍", address=_venue_address(reply)[:256],
+                chat_id,
+                latitude=reply.latitude,
+                longitude=reply.longitude,
+                title=reply.title[:256] or "📍",
+                address=_venue_address(reply)[:256],
             )
         elif isinstance(reply, LocationRequest):
             keyboard = ReplyKeyboardMarkup(
-                [[KeyboardButton(reply.button, request_location=True)]], one_time_keyboard=True, resize_keyboard=True
+                [[KeyboardButton(reply.button, request_location=True)]],
+                one_time_keyboard=True,
+                resize_keyboard=True,
             )
             await send_text(bot, chat_id, reply.text, keyboard)
         elif isinstance(reply, Photo):

@@ -12,8 +12,9 @@ from bot.telegram.render import send_turn
 async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, turn) -> None:  # type: ignore[no-untyped-def]
     chat = update.effective_chat
     assert chat is not None
-    await send_turn(context.bot, chat.id, turn, context.application.bot_data["payloads"],
-                    context.application.bot_data)
+    await send_turn(
+        context.bot, chat.id, turn, context.application.bot_data["payloads"], context.application.bot_data
+    )
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -27,7 +28,9 @@ async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     message = update.effective_message
     assert message is not None and message.location is not None
     where = (message.location.latitude, message.location.longitude)
-    turn = await assistant(context).handle(chat_user(update), None, location=where, message_id=message.message_id)
+    turn = await assistant(context).handle(
+        chat_user(update), None, location=where, message_id=message.message_id
+    )
     await _reply(update, context, turn)
 
 

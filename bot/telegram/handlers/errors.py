@@ -18,9 +18,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     try:
         _, language = person_of(context, update)
-    except Exception:  # noqa: BLE001 - the database may be what failed; English is better than silence
+    except Exception:
         language = "en"
     try:
         await context.bot.send_message(update.effective_chat.id, say("bot.error", language))
-    except Exception:  # noqa: BLE001 - nothing more we can do for this chat; it is logged above
+    except Exception:
         logger.exception("could not tell the user about the error")

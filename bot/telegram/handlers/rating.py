@@ -1,0 +1,44 @@
+"""The reporter's rating after resolution: 1–5 closes the ticket, "Not fixed" reopens it."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.telegram.context import database, person_of, say
+from community.database import utcnow
+from community.people.models import Person
+from community.tickets import notify
+from community.tickets.errors import TicketError
+from community.tickets.service import rate
+
+
+async def on_rating(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    reporter, language = person_of(context, update)
+    press = notify.parse_callback(query.data)
+    if press is None or press.kind != "rating":
+        await query.answer(say("fallback.rephrase", language), show_alert=True)
+        return
+    try:
+        with database(context).session() as session:
+            me = session.get(Person, reporter.id)
+            assert me is not None
+            # Only the ticket's reporter may rate it: the service checks, from the database.
+            ticket = rate(
+                session, press.ticket_id, me, score=press.score, not_fixed=press.not_fixed, now=utcnow()
+            )
+            ref = ticket.ref
+    except TicketError as exc:
+        await query.answer(exc.localized(language), show_alert=True)
+        return
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    text = (
+        say("rating.reopened", language, ref=ref)
+        if press.not_fixed
+        else say("rating.thanks", language, score=press.score)
+    )
+    assert update.effective_chat is not None
+    await context.bot.send_message(update.effective_chat.id, text)

@@ -1,0 +1,100 @@
+"""The real stack for integration tests: a migrated database with the knowledge base loaded, the real Rasa
+server and action server (started once per test session, under honcho, as `xijin run` starts them), and the
+real telegram.ext.Application with Telegram faked at the request layer."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from telegram import Update
+from telegram.ext import Application
+
+from bot.pipeline import Assistant
+from bot.rasa_client import RasaClient
+from bot.services import MODEL, Services
+from bot.telegram.app import build_application
+from community.database import Database
+from community.knowledge.loader import load
+from community.language.service import set_translator
+from community.language.translate import NullTranslator
+from community.migrate import upgrade
+from community.settings import PROJECT_ROOT, Settings
+from tests.integration.telegram_fake import FakeTelegram
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    database: Database
+    services: Services
+
+    @property
+    def rasa_url(self) -> str:
+        return self.services.rasa_url
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: the test command trains it (scripts/test.sh)", pytrace=False)
+    folder = tmp_path_factory.mktemp("stack")
+    url = f"sqlite:///{folder / 'xijin.db'}"
+    upgrade(url)
+    database = Database(url)
+    load(database, PROJECT_ROOT / "knowledge")
+    settings = Settings(
+        database_url=url,
+        action_server_port=free_port(),
+        translation_backend="null",
+        telegram_bot_token="123456:TEST-TOKEN",
+        telegram_rate_limiter=False,
+    )
+    services = Services(settings, log_path=folder / "services.log", rasa_port=free_port())
+    services.start()
+    yield Stack(settings, database, services)
+    services.stop()
+    database.dispose()
+
+
+@pytest.fixture
+def map_png(stack: Stack, tmp_path: Path) -> Path:
+    from community.servicemap.export import render_map_png
+
+    with stack.database.session() as session:
+        return render_map_png(session, tmp_path / "map.png")
+
+
+@pytest.fixture
+def assistant(stack: Stack, map_png: Path) -> Iterator[Assistant]:
+    set_translator(NullTranslator())  # no Google here: languages without curated texts answer in English
+    yield Assistant(stack.database, RasaClient(stack.rasa_url, timeout_seconds=20), map_path=map_png)
+    set_translator(None)
+
+
+@pytest.fixture
+def telegram() -> FakeTelegram:
+    return FakeTelegram()
+
+
+@pytest.fixture
+async def application(stack: Stack, assistant: Assistant, telegram: FakeTelegram) -> AsyncIterator[Application]:
+    app = build_application(stack.settings, assistant, request=telegram, updates_request=telegram, run_jobs=False)
+    await app.initialize()
+    yield app
+    await app.shutdown()
+    await assistant.rasa.aclose()
+
+
+async def feed(app: Application, data: dict) -> None:  # type: ignore[type-arg]
+    """One update through the real Application, as polling or the webhook would deliver it."""
+    await app.process_update(Update.de_json(data, app.bot))
