@@ -46,7 +46,9 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}: the test command trains it (scripts/test.sh)", pytrace=False)
+        pytest.fail(
+            f"no trained model at {MODEL}: the test command trains it (scripts/test.sh)", pytrace=False
+        )
     folder = tmp_path_factory.mktemp("stack")
     url = f"sqlite:///{folder / 'xijin.db'}"
     upgrade(url)
@@ -87,8 +89,12 @@ def telegram() -> FakeTelegram:
 
 
 @pytest.fixture
-async def application(stack: Stack, assistant: Assistant, telegram: FakeTelegram) -> AsyncIterator[Application]:
-    app = build_application(stack.settings, assistant, request=telegram, updates_request=telegram, run_jobs=False)
+async def application(
+    stack: Stack, assistant: Assistant, telegram: FakeTelegram
+) -> AsyncIterator[Application]:
+    app = build_application(
+        stack.settings, assistant, request=telegram, updates_request=telegram, run_jobs=False
+    )
     await app.initialize()
     yield app
     await app.shutdown()

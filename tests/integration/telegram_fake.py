@@ -1,5 +1,6 @@
 """Telegram, faked at the request layer: the real Bot and Application run, and every Bot API call they make is
-recorded here and answered the way Telegram answers it (including 403 for a blocked user and 429 flood control).
+recorded here and answered the way Telegram answers it (including 403 for a blocked user and 429 flood
+control).
 """
 
 from __future__ import annotations
@@ -13,8 +14,15 @@ from typing import Any
 from telegram.request import BaseRequest, RequestData
 
 BOT_ID = 777000111
-BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "Xijin", "username": "xijin_test_bot",
-            "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
+BOT_USER = {
+    "id": BOT_ID,
+    "is_bot": True,
+    "first_name": "Xijin",
+    "username": "xijin_test_bot",
+    "can_join_groups": False,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 
 
 @dataclass
@@ -93,15 +101,25 @@ class FakeTelegram(BaseRequest):
             if call.method == "sendMessage":
                 message["text"] = call.params.get("text", "")
             elif call.method == "sendPhoto":
-                message["photo"] = [{"file_id": f"photo-{message['message_id']}", "file_unique_id": "u",
-                                     "width": 800, "height": 600}]
+                message["photo"] = [
+                    {
+                        "file_id": f"photo-{message['message_id']}",
+                        "file_unique_id": "u",
+                        "width": 800,
+                        "height": 600,
+                    }
+                ]
             elif call.method == "sendVenue":
                 message["venue"] = {
                     "location": {"latitude": call.params["latitude"], "longitude": call.params["longitude"]},
-                    "title": call.params["title"], "address": call.params["address"],
+                    "title": call.params["title"],
+                    "address": call.params["address"],
                 }
             elif call.method == "sendLocation":
-                message["location"] = {"latitude": call.params["latitude"], "longitude": call.params["longitude"]}
+                message["location"] = {
+                    "latitude": call.params["latitude"],
+                    "longitude": call.params["longitude"],
+                }
             return message
         if call.method.startswith("edit"):
             return True
@@ -172,7 +190,9 @@ def message_update(
     return {"update_id": update_id if update_id is not None else next(_update_ids), "message": message}
 
 
-def callback_update(user_id: int, data: str, *, name: str = "Tester", language_code: str | None = None) -> dict[str, Any]:
+def callback_update(
+    user_id: int, data: str, *, name: str = "Tester", language_code: str | None = None
+) -> dict[str, Any]:
     return {
         "update_id": next(_update_ids),
         "callback_query": {

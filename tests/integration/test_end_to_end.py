@@ -34,7 +34,9 @@ async def test_a_greeting_is_answered_in_the_language_it_was_written_in(
     assert sent[0].params["parse_mode"] == "HTML"
 
 
-async def test_one_user_switching_languages_is_followed(application: Application, telegram: FakeTelegram) -> None:
+async def test_one_user_switching_languages_is_followed(
+    application: Application, telegram: FakeTelegram
+) -> None:
     user = next(_users)
     for text, expected in GREETINGS.items():
         telegram.clear()

@@ -12,7 +12,6 @@ import warnings
 from datetime import timedelta
 
 from telegram import Update
-from telegram.warnings import PTBUserWarning
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -21,6 +20,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot.telegram.context import database, person_of, say
 from bot.telegram.jobs import deliver
