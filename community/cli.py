@@ -70,9 +70,12 @@ def cmd_tickets_list(args: argparse.Namespace) -> int:
         if args.state:
             query = query.where(Ticket.state == args.state)
         for ticket in session.scalars(query):
-            print(f"{ticket.ref}  {ticket.state:<10} L{ticket.escalation_level} {ticket.category_code or '-':<15} "
-                  f"{ticket.micro_grid_code or ticket.grid_code or '-':<8} {ticket.created_at:%Y-%m-%d %H:%M} "
-                  f"{ticket.description[:40]}")
+            print(
+                f"{ticket.ref}  {ticket.state:<10} L{ticket.escalation_level} "
+                f"{ticket.category_code or '-':<15} {ticket.micro_grid_code or ticket.grid_code or '-':<8} "
+                f"{ticket.created_at:%Y-%m-%d %H:%M} "
+                f"{ticket.description[:40]}"
+            )
     return 0
 
 
@@ -89,10 +92,13 @@ def cmd_tickets_show(args: argparse.Namespace) -> int:
         for column in Ticket.__table__.columns:
             print(f"{column.name:>22}: {getattr(ticket, column.key)}")
         print("events:")
-        for event in session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
-                                     .order_by(TicketEvent.id)):
-            print(f"  {event.at:%Y-%m-%d %H:%M:%S} {event.kind:<11} {event.from_state or '':>10} → "
-                  f"{event.to_state or '':<10} {event.actor_role:<16} {event.reason}")
+        for event in session.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+        ):
+            print(
+                f"  {event.at:%Y-%m-%d %H:%M:%S} {event.kind:<11} {event.from_state or '':>10} → "
+                f"{event.to_state or '':<10} {event.actor_role:<16} {event.reason}"
+            )
     return 0
 
 
@@ -102,7 +108,9 @@ def add_domain_commands(sub: argparse._SubParsersAction) -> None:  # type: ignor
     up.add_argument("revision", nargs="?", default="head")
     up.set_defaults(func=cmd_db_upgrade)
 
-    knowledge = sub.add_parser("knowledge", help="the knowledge base").add_subparsers(dest="action", required=True)
+    knowledge = sub.add_parser("knowledge", help="the knowledge base").add_subparsers(
+        dest="action", required=True
+    )
     load = knowledge.add_parser("load", help="validate knowledge/*.yml and upsert it into the database")
     load.add_argument("--dir", default=None)
     load.set_defaults(func=cmd_knowledge_load)

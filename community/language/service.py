@@ -43,8 +43,12 @@ class DatabaseTranslationCache:
             with self.database.session() as session:
                 session.add(
                     TranslationCacheEntry(
-                        source=source, target=target, text_hash=_hash(text), text=text,
-                        translated=translated, backend=backend,
+                        source=source,
+                        target=target,
+                        text_hash=_hash(text),
+                        text=text,
+                        translated=translated,
+                        backend=backend,
                     )
                 )
         except IntegrityError:
