@@ -10,11 +10,20 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.common import Location, database, entity_value, language_of, location_of, say, text_for
+from actions.common import (
+    Location,
+    database,
+    entity_value,
+    landmark_entity,
+    language_of,
+    location_of,
+    say,
+    text_for,
+)
 from community.database import utcnow
 from community.grids.models import Landmark
 from community.i18n import catalogue
-from community.servicemap.service import nearest, render_nearby, venue_payload
+from community.servicemap.service import nearest, venue_payload
 
 SERVICE_TYPES = (
     "toilet",
@@ -68,10 +77,9 @@ async def send_nearest(
         await say(dispatcher, tracker, "service.none", type=type_name)
         return False
     dispatcher.utter_message(text=await text_for(tracker, intro_key, type=type_name))
+    # One venue each: Telegram shows it as a pin with the name and address, the terminal as a line with a map link.
     for item in found:
         dispatcher.utter_message(json_message=venue_payload(item, language))
-    if len(found) > 1:
-        dispatcher.utter_message(text=render_nearby(found[1:], language))
     return True
 
 
@@ -112,7 +120,7 @@ class ActionFindService(Action):
             await say(dispatcher, tracker, "service.ask_type", buttons=buttons)
             return []
         with database().session() as session:
-            where = landmark_location(session, entity_value(tracker, "landmark")) or location_of(tracker)
+            where = landmark_location(session, landmark_entity(session, tracker)) or location_of(tracker)
             if where is None:
                 await ask_for_location(
                     dispatcher,

@@ -81,7 +81,7 @@ class Assistant:
     ) -> Turn:
         state = self.state(user)
         with self.database.session() as session:
-            person = self._person(session, user)
+            person = self._person(session, user, text)
             language = self._language(session, person, text)
         if location is not None:
             state.location = (location[0], location[1], time.monotonic())
@@ -158,15 +158,17 @@ class Assistant:
 
     # --- helpers --------------------------------------------------------------------------------------
 
-    def _person(self, session: Session, user: ChatUser) -> Person:
+    def _person(self, session: Session, user: ChatUser, text: str | None = None) -> Person:
+        """The person behind the chat; someone new starts in the language of their first message."""
         hint = normalise_code(user.language_hint) if user.language_hint else None
+        first = detect(text, previous=hint).language if text and not text.startswith("/") else hint
         return get_or_create_person(
             session,
             user.key,
             telegram_id=user.telegram_id,
             chat_id=user.chat_id,
             display_name=user.name,
-            language=hint,
+            language=first,
         )
 
     def _language(self, session: Session, person: Person, text: str | None) -> str:

@@ -1,0 +1,90 @@
+"""The terminal chat, through the same pipeline as Telegram: real Rasa, real actions, real database."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+
+from bot.pipeline import Assistant
+from bot.terminal import run_terminal
+from community.people.models import Person, Role
+from community.tickets.models import Ticket, TicketState
+from tests.integration.conftest import Stack
+
+pytestmark = pytest.mark.rasa
+
+_names = itertools.count(1)
+
+
+def script(*lines: str) -> Callable[[], str]:
+    queue = list(lines)
+
+    def read() -> str:
+        if not queue:
+            raise EOFError
+        return queue.pop(0)
+
+    return read
+
+
+async def chat(assistant: Assistant, *lines: str) -> tuple[str, str]:
+    name = f"terminal-tester-{next(_names)}"
+    out = io.StringIO()
+    await run_terminal(assistant, name=name, read=script(*lines), out=out)
+    return name, out.getvalue()
+
+
+async def test_the_nearest_toilet_from_coordinates(assistant: Assistant) -> None:
+    # Beside the Zhaoguan Stone Pagoda; the public toilet there is about 100 m away (knowledge/service_points.yml).
+    _, output = await chat(assistant, "where is the nearest toilet", "/loc 32.2101,119.4296")
+    answer = output.split("bot> ")[2]
+    assert answer.startswith("The nearest toilet:")
+    first_venue = answer.splitlines()[1]
+    assert first_venue.startswith("📍 Public Toilet (Zhaoguan Pagoda)")
+    assert " m, ~" in first_venue and "openstreetmap.org/?mlat=32.2097" in answer
+
+
+async def test_a_japanese_question_gets_a_japanese_answer(assistant: Assistant) -> None:
+    _, output = await chat(assistant, "開館時間は何時ですか")
+    assert "西津渡歴史文化街区" in output.split("bot> ")[1]
+
+
+async def test_a_broken_street_light_is_reported_and_routed_to_a_volunteer(
+    stack: Stack, assistant: Assistant
+) -> None:
+    name, output = await chat(
+        assistant,
+        "路灯坏了",
+        "/loc 32.2101,119.4296",
+        "路灯一闪一闪的，晚上很黑",
+        "/photo street-light.jpg",
+        "1",
+    )
+    assert "✅ 已受理" in output
+    with stack.database.session() as session:
+        reporter = session.scalar(select(Person).where(Person.external_key == f"terminal:{name}"))
+        assert reporter is not None
+        ticket = session.scalar(select(Ticket).where(Ticket.reporter_id == reporter.id))
+        assert ticket is not None and ticket.ref in output
+        assert ticket.category_code == "lighting"
+        assert ticket.state == TicketState.DISPATCHED
+        assert ticket.photo_file_ids == ["street-light.jpg"]
+        owner = session.get(Person, ticket.owner_id)
+        assert owner is not None and owner.display_name in output
+        assert any(r.role == Role.VOLUNTEER and r.grid_code == ticket.micro_grid_code for r in owner.roles)
+
+
+async def test_someone_collapsed_gets_emergency_help_at_once(stack: Stack, assistant: Assistant) -> None:
+    name, output = await chat(assistant, "someone collapsed")
+    reply = output.split("bot> ")[1]
+    assert reply.startswith("🚨 Call now: ambulance 120 · police 110 · fire 119.")
+    assert "📍" in reply  # the nearest first-aid point
+    with stack.database.session() as session:
+        reporter = session.scalar(select(Person).where(Person.external_key == f"terminal:{name}"))
+        assert reporter is not None
+        ticket = session.scalar(select(Ticket).where(Ticket.reporter_id == reporter.id))
+        assert ticket is not None and ticket.category_code == "first_aid" and ticket.urgency == "emergency"
