@@ -77,7 +77,7 @@ async def send_nearest(
         await say(dispatcher, tracker, "service.none", type=type_name)
         return False
     dispatcher.utter_message(text=await text_for(tracker, intro_key, type=type_name))
-    # One venue each: Telegram shows it as a pin with the name and address, the terminal as a line with a map link.
+    # One venue each: Telegram shows a pin with name and address, the terminal a line with a map link.
     for item in found:
         dispatcher.utter_message(json_message=venue_payload(item, language))
     return True

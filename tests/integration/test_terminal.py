@@ -39,7 +39,7 @@ async def chat(assistant: Assistant, *lines: str) -> tuple[str, str]:
 
 
 async def test_the_nearest_toilet_from_coordinates(assistant: Assistant) -> None:
-    # Beside the Zhaoguan Stone Pagoda; the public toilet there is about 100 m away (knowledge/service_points.yml).
+    # Beside the Zhaoguan Stone Pagoda; its public toilet is about 100 m away (knowledge/service_points.yml).
     _, output = await chat(assistant, "where is the nearest toilet", "/loc 32.2101,119.4296")
     answer = output.split("bot> ")[2]
     assert answer.startswith("The nearest toilet:")
