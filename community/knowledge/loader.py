@@ -203,7 +203,8 @@ def _person_state(person: Person) -> tuple[Any, ...]:
         person.preferred_language,
         person.from_roster,
         tuple(sorted((r.role, r.grid_code or "") for r in person.roles)),
-        None if profile is None else (tuple(profile.skills), profile.on_duty),
+        # Duty is not the roster's: the file gives the starting state, then volunteers switch with /duty.
+        None if profile is None else tuple(profile.skills),
     )
 
 
@@ -294,7 +295,8 @@ def _sync_people(session: Session, kb: KnowledgeBase, plan: _PeoplePlan, report:
             if person.volunteer is None:
                 person.volunteer = VolunteerProfile(on_duty=entry.on_duty, skills=list(entry.skills))
             else:
-                person.volunteer.on_duty = entry.on_duty
+                # on_duty is left alone: `xijin knowledge load` runs at every start, and must not undo the
+                # /duty off of a volunteer who is away.
                 if list(person.volunteer.skills) != list(entry.skills):
                     person.volunteer.skills = list(entry.skills)  # a new list, so the JSON column is flushed
         elif person.volunteer is not None:

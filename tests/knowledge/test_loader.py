@@ -241,8 +241,8 @@ def test_roster_changes_replace_roles_and_profile(db: Database, tmp_path: Path) 
     assert load(db, directory).is_noop
 
 
-def test_reload_resets_duty_to_the_file(db: Database) -> None:
-    """Documented behaviour: the roster file is the source of duty state when it is (re)loaded."""
+def test_reload_keeps_the_duty_a_volunteer_chose(db: Database) -> None:
+    """The file gives the starting duty state; a reload (every start runs one) keeps what /duty set."""
     load(db, KNOWLEDGE_DIR)
     with db.session() as session:
         person = session.scalar(select(Person).where(Person.external_key == "roster:vol_red_1"))
@@ -251,8 +251,8 @@ def test_reload_resets_duty_to_the_file(db: Database) -> None:
         assert profile is not None
         profile.on_duty = False
     report = load(db, KNOWLEDGE_DIR)
-    assert report.kinds["people"].changed == ["vol_red_1"]
-    assert _roster_person(db, "vol_red_1").volunteer.on_duty is True  # type: ignore[union-attr]
+    assert report.is_noop
+    assert _roster_person(db, "vol_red_1").volunteer.on_duty is False  # type: ignore[union-attr]
 
 
 def test_report_summary_is_short() -> None:
