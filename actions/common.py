@@ -4,18 +4,23 @@ database, and replies from the message catalogue (translated for languages witho
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from community.database import Database, get_database
-from community.i18n import is_curated, t
-from community.language.service import localise
+from community.grids.models import Landmark
+from community.i18n import FALLBACK_LANGUAGE, is_curated, t
+from community.language.service import get_translator, localise
+from community.language.translate import TranslationUnavailable
 from community.people.models import Person
 from community.people.service import get_or_create_person
+from community.tickets.models import IssueCategory
 
 logger = logging.getLogger(__name__)
 
@@ -88,12 +93,123 @@ def entity_value(tracker: Tracker, entity: str) -> str | None:
     return str(values[0]) if values else None
 
 
+def entity_spans(tracker: Tracker, entity: str) -> list[str]:
+    """What the model tagged as `entity`: each value, then the text it was found in.
+
+    A value is a code when the tagged words were a synonym seen in training ("西入口" → west_entrance); for
+    words it has not seen, DIET returns the words themselves, often cut short or split ("西入口牌", "坊").
+    """
+    text = str(tracker.latest_message.get("text") or "")
+    spans: list[str] = []
+    for found in tracker.latest_message.get("entities") or []:
+        if found.get("entity") != entity:
+            continue
+        spans.append(str(found.get("value") or ""))
+        start, end = found.get("start"), found.get("end")
+        if isinstance(start, int) and isinstance(end, int):
+            spans.append(text[start:end])
+    return [s for s in dict.fromkeys(spans) if s.strip()]
+
+
+_LATIN = re.compile(r"[a-z0-9]")
+
+
+def mentions(text: str, word: str) -> bool:
+    """`word` in `text`, ignoring case. Han, kana and Hangul match anywhere (no spaces between words); a
+    Latin word only as a whole word, plural allowed: "atm" is not in "treatment", "toilet" is in "toilets"."""
+    word = word.strip().lower()
+    if not word:
+        return False
+    before = r"(?<![a-z0-9])" if _LATIN.match(word[0]) else ""
+    after = r"(?:e?s)?(?![a-z0-9])" if _LATIN.match(word[-1]) else ""
+    return re.search(before + re.escape(word) + after, text.lower()) is not None
+
+
+def _most_specific(text: str, candidates: list[tuple[str, list[str]]]) -> str | None:
+    """The code whose longest word is in the text: "老人走失" (a missing person) beats "老人" (an elderly
+    person who needs help). Ties go to the first code in alphabetical order, on every database."""
+    best: tuple[int, str] | None = None
+    for code, words in sorted(candidates):
+        for word in words:
+            if mentions(text, word) and (best is None or len(word) > best[0]):
+                best = (len(word), code)
+    return best[1] if best else None
+
+
+def category_in_text(text: str, categories: list[IssueCategory]) -> str | None:
+    """A category named by one of its keywords or names, in any language (when the model found none)."""
+    return _most_specific(
+        text,
+        [
+            (c.code, [w for words in c.keywords.values() for w in words] + list(c.names.values()))
+            for c in categories
+        ],
+    )
+
+
+def landmark_in_text(text: str, landmarks: list[Landmark]) -> str | None:
+    return _most_specific(text, [(lm.code, [*lm.names.values(), *lm.aliases]) for lm in landmarks])
+
+
+def landmark_entity(session: Session, tracker: Tracker) -> str | None:
+    """The code of the landmark the model tagged in the latest message, or None when the tagged words name
+    no landmark we know."""
+    spans = entity_spans(tracker, "landmark")
+    if not spans:
+        return None
+    landmarks = list(session.scalars(select(Landmark).where(Landmark.active)))
+    codes = {landmark.code for landmark in landmarks}
+    for span in spans:
+        if span in codes:
+            return span
+    for span in spans:
+        if code := landmark_in_text(span, landmarks):
+            return code
+    return None
+
+
+def category_entity(session: Session, tracker: Tracker) -> str | None:
+    """The code of the issue category the model tagged in the latest message (see landmark_entity)."""
+    spans = entity_spans(tracker, "issue_category")
+    if not spans:
+        return None
+    categories = list(session.scalars(select(IssueCategory).where(IssueCategory.active)))
+    codes = {category.code for category in categories}
+    for span in spans:
+        if span in codes:
+            return span
+    for span in spans:
+        if code := category_in_text(span, categories):
+            return code
+    return None
+
+
 async def text_for(tracker: Tracker, key: str, **params: Any) -> str:
     """A catalogue text in the user's language; other languages get a translation or English with a note."""
     language = language_of(tracker)
     if is_curated(language):
         return t(key, language, **params)
     return await localise(t(key, "en", **params), language)
+
+
+def inline_text(tracker: Tracker, key: str, **params: Any) -> str:
+    """A catalogue text to put inside another one ("the nearest {type}"): in the user's language when it is
+    curated, else in English, so that the sentence around it is translated (or noted) once, as a whole."""
+    language = language_of(tracker)
+    return t(key, language if is_curated(language) else FALLBACK_LANGUAGE, **params)
+
+
+async def label_for(tracker: Tracker, key: str) -> str:
+    """A short text on its own, such as a button title: translated when that works, else plain English.
+    The "can't translate" note belongs to the message once, not to every button under it."""
+    language = language_of(tracker)
+    if is_curated(language):
+        return t(key, language)
+    english = t(key, FALLBACK_LANGUAGE)
+    try:
+        return (await get_translator().translate(english, language, FALLBACK_LANGUAGE)).text
+    except TranslationUnavailable:
+        return english
 
 
 async def say(
@@ -107,7 +223,7 @@ async def say(
 
 
 async def button(tracker: Tracker, key: str, payload: str) -> dict[str, str]:
-    return {"title": await text_for(tracker, key), "payload": payload}
+    return {"title": await label_for(tracker, key), "payload": payload}
 
 
 async def menu_buttons(tracker: Tracker) -> list[dict[str, str]]:

@@ -11,8 +11,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
+    category_entity,
     database,
-    entity_value,
+    landmark_entity,
     language_of,
     location_of,
     metadata,
@@ -41,24 +42,33 @@ class ActionEmergency(Action):
     ) -> list[EventType]:
         # The numbers come first, before anything that could fail or take time.
         await say(dispatcher, tracker, "emergency.call")
-        category = entity_value(tracker, "issue_category")
-        if category not in EMERGENCY_CATEGORIES:
-            category = "first_aid"
         text = tracker.latest_message.get("text") or ""
         language = language_of(tracker)
-        landmark = entity_value(tracker, "landmark")
+        category = "first_aid"
+        landmark: str | None = None
+        where = location_of(tracker)
         try:
             with database().session() as session:
-                where = landmark_location(session, landmark) or location_of(tracker)
-                await send_nearest(
-                    dispatcher,
-                    tracker,
-                    session,
-                    where or landmark_location(session, FALLBACK_LANDMARK),  # type: ignore[arg-type]
-                    "first_aid",
-                    intro_key="emergency.nearest",
-                    limit=1,
-                )
+                found = category_entity(session, tracker)
+                category = found if found in EMERGENCY_CATEGORIES else "first_aid"
+                landmark = landmark_entity(session, tracker)
+                where = landmark_location(session, landmark) or where
+                start = where or landmark_location(session, FALLBACK_LANDMARK)
+                if start is not None:
+                    await send_nearest(
+                        dispatcher,
+                        tracker,
+                        session,
+                        start,
+                        "first_aid",
+                        intro_key="emergency.nearest",
+                        limit=1,
+                    )
+        except Exception:
+            # The first-aid point helps, but the alert to the staff must not depend on finding it.
+            logger.exception("first-aid point search failed; filing the emergency anyway")
+        try:
+            with database().session() as session:
                 result = file_report(
                     session,
                     reporter=person_of(session, tracker),

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import menu_buttons, say, text_for
+from actions.common import label_for, menu_buttons, say
 
 # Intents that make sense as a button of their own; `faq` needs its topic and `nlu_fallback` is no answer.
 OFFERABLE = {
@@ -36,9 +36,12 @@ class ActionAskAffirmation(Action):
         ranking = tracker.latest_message.get("intent_ranking") or []
         likely = [r["name"] for r in ranking if r.get("name") in OFFERABLE][:MAX_OFFERED]
         buttons = [
-            {"title": await text_for(tracker, f"intent.{name}"), "payload": f"/{name}"} for name in likely
+            {"title": await label_for(tracker, f"intent.{name}"), "payload": f"/{name}"} for name in likely
         ]
-        buttons.append({"title": await text_for(tracker, "fallback.none_of_these"), "payload": "/deny"})
+        # Rasa's two-stage fallback goes on to "rephrase" only for out_of_scope (its own "No" button); any
+        # other intent, /deny included, ends the loop as if the user had meant that intent.
+        none_of_these = await label_for(tracker, "fallback.none_of_these")
+        buttons.append({"title": none_of_these, "payload": "/out_of_scope"})
         await say(dispatcher, tracker, "fallback.ask_affirmation", buttons=buttons)
         return []
 

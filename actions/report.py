@@ -21,9 +21,13 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy import select
 
 from actions.common import (
+    category_entity,
+    category_in_text,
     database,
-    entity_value,
     fresh_location_of,
+    label_for,
+    landmark_entity,
+    landmark_in_text,
     language_of,
     metadata,
     person_of,
@@ -71,24 +75,6 @@ def _is_skip(tracker: Tracker) -> bool:
     return _intent(tracker)[0] == "deny" or text in skip_words or text == "/deny"
 
 
-def category_in_text(text: str, categories: list[IssueCategory]) -> str | None:
-    """A category named by one of its keywords or names, in any language (when the model found none)."""
-    lowered = text.lower()
-    for category in categories:
-        words = [w for words in category.keywords.values() for w in words] + list(category.names.values())
-        if any(w and w.lower() in lowered for w in words):
-            return category.code
-    return None
-
-
-def landmark_in_text(text: str, landmarks: list[Landmark]) -> str | None:
-    lowered = text.lower()
-    for landmark in landmarks:
-        if any(n and n.lower() in lowered for n in [*landmark.names.values(), *landmark.aliases]):
-            return landmark.code
-    return None
-
-
 class ValidateReportForm(FormValidationAction):
     def name(self) -> str:
         return "validate_report_form"
@@ -100,9 +86,9 @@ class ValidateReportForm(FormValidationAction):
     ) -> dict[str, Any]:
         if tracker.get_slot("issue_category"):
             return {}
-        value = entity_value(tracker, "issue_category")
-        if value is None and tracker.get_slot("requested_slot") in (None, "issue_category"):
-            with database().session() as session:
+        with database().session() as session:
+            value = category_entity(session, tracker)
+            if value is None and tracker.get_slot("requested_slot") in (None, "issue_category"):
                 categories = list(session.scalars(select(IssueCategory).where(IssueCategory.active)))
                 value = category_in_text(tracker.latest_message.get("text") or "", categories)
         return {"issue_category": value} if value else {}
@@ -112,16 +98,22 @@ class ValidateReportForm(FormValidationAction):
     ) -> dict[str, Any]:
         where = fresh_location_of(tracker)
         if where is not None:
+            # A location shared during the report is where the problem is, even if a place was named before.
             return {"report_location": f"geo:{where.latitude:.6f},{where.longitude:.6f}"}
-        landmark = entity_value(tracker, "landmark")
-        if landmark:
-            return {"report_location": f"landmark:{landmark}"}
-        if tracker.get_slot("requested_slot") != "report_location":
+        asked = tracker.get_slot("requested_slot") == "report_location"
+        if tracker.get_slot("report_location") and not asked:
+            # A sight named in passing later ("the lamp by the West Entrance arch") does not replace the place
+            # the reporter gave, least of all a shared location.
             return {}
-        text = (tracker.latest_message.get("text") or "").strip()
-        if match := _GRID_PICK.match(text):
-            return {"report_location": f"grid:{match.group(1)}"}
         with database().session() as session:
+            landmark = landmark_entity(session, tracker)
+            if landmark:
+                return {"report_location": f"landmark:{landmark}"}
+            if not asked:
+                return {}
+            text = (tracker.latest_message.get("text") or "").strip()
+            if match := _GRID_PICK.match(text):
+                return {"report_location": f"grid:{match.group(1)}"}
             landmarks = list(session.scalars(select(Landmark).where(Landmark.active)))
             code = landmark_in_text(text, landmarks)
         return {"report_location": f"landmark:{code}"} if code else {}
@@ -269,7 +261,7 @@ class ActionAskPhoto(_AskAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        skip = {"title": await text_for(tracker, "report.skip"), "payload": "/deny"}
+        skip = {"title": await label_for(tracker, "report.skip"), "payload": "/deny"}
         await say(dispatcher, tracker, "report.ask_photo", buttons=[skip])
         return []
 
@@ -280,7 +272,7 @@ class ActionAskContact(_AskAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        skip = {"title": await text_for(tracker, "report.skip"), "payload": "/deny"}
+        skip = {"title": await label_for(tracker, "report.skip"), "payload": "/deny"}
         await say(dispatcher, tracker, "report.ask_contact", buttons=[skip])
         return []
 

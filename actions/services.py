@@ -14,9 +14,12 @@ from actions.common import (
     Location,
     database,
     entity_value,
+    inline_text,
+    label_for,
     landmark_entity,
     language_of,
     location_of,
+    mentions,
     say,
     text_for,
 )
@@ -44,10 +47,9 @@ COMMON_TYPES = ("toilet", "first_aid", "charging", "luggage", "drinking_water", 
 
 def service_type_in_text(text: str) -> str | None:
     """A service type named in the text in any curated language (when the model found no entity)."""
-    lowered = text.lower()
     for code in SERVICE_TYPES:
         names = catalogue()[f"type.{code}"].values()
-        if any(name.lower() in lowered for name in names if len(name) >= 2):
+        if any(mentions(text, name) for name in names if len(name) >= 2):
             return code
     return None
 
@@ -71,7 +73,7 @@ async def send_nearest(
 ) -> bool:
     """Nearest points of a type: a line of text and a venue for each. False when there is none."""
     language = language_of(tracker)
-    type_name = await text_for(tracker, f"type.{service_type}")
+    type_name = inline_text(tracker, f"type.{service_type}")
     found = nearest(session, where.latitude, where.longitude, service_type, open_at=utcnow(), limit=limit)
     if not found:
         await say(dispatcher, tracker, "service.none", type=type_name)
@@ -91,7 +93,7 @@ async def ask_for_location(
         json_message={
             "type": "location_request",
             "text": await text_for(tracker, text_key, **params),
-            "button": await text_for(tracker, "service.share_button"),
+            "button": await label_for(tracker, "service.share_button"),
             "reply_payload": reply_payload,
         }
     )
@@ -112,7 +114,7 @@ class ActionFindService(Action):
         if service_type not in SERVICE_TYPES:
             buttons = [
                 {
-                    "title": await text_for(tracker, f"type.{code}"),
+                    "title": await label_for(tracker, f"type.{code}"),
                     "payload": "/find_service" + json.dumps({"service_type": code}),
                 }
                 for code in COMMON_TYPES
@@ -127,7 +129,7 @@ class ActionFindService(Action):
                     tracker,
                     "service.ask_location",
                     "/find_service" + json.dumps({"service_type": service_type}),
-                    type=await text_for(tracker, f"type.{service_type}"),
+                    type=inline_text(tracker, f"type.{service_type}"),
                 )
             else:
                 await send_nearest(dispatcher, tracker, session, where, service_type)

@@ -40,8 +40,11 @@ def is_curated(language: str) -> bool:
     return language in CURATED_LANGUAGES
 
 
-def t(key: str, language: str, **params: Any) -> str:
-    """The text of `key` in `language` (English for a language without curated texts)."""
+def t(key: str, language: str, /, **params: Any) -> str:
+    """The text of `key` in `language` (English for a language without curated texts).
+
+    `key` and `language` are positional-only so that a text may have placeholders of those names
+    (`chat.language_other` has `{language}`)."""
     texts = catalogue()[key]
     template = texts.get(language) or texts[FALLBACK_LANGUAGE]
     return template.format(**params) if params else template

@@ -1,0 +1,109 @@
+"""What a person may see: a reporter their own tickets and those they follow; staff their work.
+
+Roles come from the database rows of the person, never from what a chat client claims.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from community.people.models import Person, Role
+from community.tickets.models import Assignment, Follower, Ticket, TicketEvent
+from community.tickets.service import contact_of, is_grid_member_of, set_duty
+from community.tickets.states import OPEN_WORK
+
+__all__ = [
+    "get_ticket",
+    "get_ticket_for_person",
+    "set_duty",
+    "tasks_for_staff",
+    "ticket_events",
+    "tickets_for_reporter",
+    "visible_contact",
+]
+
+
+def get_ticket(session: Session, ref: str) -> Ticket | None:
+    return session.scalar(select(Ticket).where(Ticket.ref == ref.strip().upper()))
+
+
+def _followed_ids(person: Person) -> object:
+    return select(Follower.ticket_id).where(Follower.person_id == person.id)
+
+
+def tickets_for_reporter(session: Session, person: Person) -> list[Ticket]:
+    """The person's own reports and the ones they follow, newest first."""
+    return list(
+        session.scalars(
+            select(Ticket)
+            .where(or_(Ticket.reporter_id == person.id, Ticket.id.in_(_followed_ids(person))))
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        )
+    )
+
+
+def _is_assigned(session: Session, ticket: Ticket, person: Person) -> bool:
+    return (
+        session.scalar(
+            select(Assignment.id)
+            .where(Assignment.ticket_id == ticket.id, Assignment.person_id == person.id)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _follows(session: Session, ticket: Ticket, person: Person) -> bool:
+    return (
+        session.scalar(
+            select(Follower.id).where(Follower.ticket_id == ticket.id, Follower.person_id == person.id)
+        )
+        is not None
+    )
+
+
+def may_see(session: Session, ticket: Ticket, person: Person) -> bool:
+    if person.id in (ticket.reporter_id, ticket.owner_id):
+        return True
+    if person.has_role(Role.DESK, Role.COMMITTEE_MEMBER) or is_grid_member_of(person, ticket):
+        return True
+    return _follows(session, ticket, person) or _is_assigned(session, ticket, person)
+
+
+def get_ticket_for_person(session: Session, ref: str, person: Person) -> Ticket | None:
+    """The ticket if this person may see it; None for a foreign ticket, exactly as for an unknown ref."""
+    ticket = get_ticket(session, ref)
+    if ticket is None or not may_see(session, ticket, person):
+        return None
+    return ticket
+
+
+def tasks_for_staff(session: Session, person: Person) -> list[Ticket]:
+    """Open work the person owns or is assigned to, most urgent deadline first."""
+    assigned = select(Assignment.ticket_id).where(
+        Assignment.person_id == person.id, Assignment.active.is_(True)
+    )
+    tickets = session.scalars(
+        select(Ticket)
+        .where(Ticket.state.in_(OPEN_WORK), or_(Ticket.owner_id == person.id, Ticket.id.in_(assigned)))
+        .order_by(Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)
+    )
+    return list(tickets)
+
+
+def visible_contact(session: Session, ticket: Ticket, person: Person) -> str | None:
+    """The reporter's contact: for the person holding the ticket (and the reporter) only."""
+    if person.id == ticket.reporter_id:
+        return ticket.contact
+    if person.id != ticket.owner_id:
+        return None
+    return contact_of(session, ticket)
+
+
+def ticket_events(session: Session, ticket: Ticket) -> list[TicketEvent]:
+    return list(
+        session.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+        )
+    )
