@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -13,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import (
     category_entity,
     database,
+    fresh_location_of,
     landmark_entity,
     language_of,
     location_of,
@@ -24,13 +26,15 @@ from actions.common import (
 from actions.services import ask_for_location, landmark_location, send_nearest
 from community.database import utcnow
 from community.language.service import to_chinese_for_staff
-from community.tickets.service import file_report
+from community.tickets.service import add_location, file_report, open_emergency_of
 
 logger = logging.getLogger(__name__)
 
 EMERGENCY_CATEGORIES = ("first_aid", "missing_person", "fire")
 # Where the first-aid point search starts when we do not know where the user is: the Love Station.
 FALLBACK_LANDMARK = "love_station"
+# A location shared this soon after an alert without one belongs to that alert, not to a new emergency.
+LOCATION_FOLLOWS_ALERT = timedelta(minutes=30)
 
 
 class ActionEmergency(Action):
@@ -67,6 +71,12 @@ class ActionEmergency(Action):
         except Exception:
             # The first-aid point helps, but the alert to the staff must not depend on finding it.
             logger.exception("first-aid point search failed; filing the emergency anyway")
+        if (
+            where is not None
+            and fresh_location_of(tracker) is not None
+            and await self._locate_earlier_alert(dispatcher, tracker, where.latitude, where.longitude)
+        ):
+            return []
         try:
             with database().session() as session:
                 result = file_report(
@@ -99,3 +109,29 @@ class ActionEmergency(Action):
                 "/emergency" + json.dumps({"issue_category": category}),
             )
         return []
+
+    async def _locate_earlier_alert(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, lat: float, lon: float
+    ) -> bool:
+        """The location answers our request after an alert without one: it goes to that alert's staff."""
+        try:
+            with database().session() as session:
+                reporter = person_of(session, tracker)
+                ticket = open_emergency_of(session, reporter, utcnow(), LOCATION_FOLLOWS_ALERT)
+                if ticket is None:
+                    return False
+                add_location(
+                    session,
+                    ticket.id,
+                    reporter,
+                    lat,
+                    lon,
+                    now=utcnow(),
+                    channel=str(metadata(tracker).get("channel") or "rasa"),
+                )
+                ref = ticket.ref
+        except Exception:
+            logger.exception("could not add the location to the earlier alert; filing a new one")
+            return False
+        await say(dispatcher, tracker, "emergency.location_added", ref=ref)
+        return True

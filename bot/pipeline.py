@@ -20,7 +20,7 @@ from community.database import Database, utcnow
 from community.i18n import is_curated, t
 from community.knowledge.faq import faq_answer
 from community.language import detect, normalise_code
-from community.language.service import localise, to_english_for_understanding
+from community.language.service import localise, to_chinese_for_staff, to_english_for_understanding
 from community.people.models import Person
 from community.people.service import get_or_create_person, set_language
 from community.tickets.service import file_report
@@ -53,6 +53,9 @@ class _UserState:
     location: tuple[float, float, float] | None = None  # lat, lon, monotonic time
     location_reply_payload: str | None = None
     awaiting_native_report: bool = False
+    # A report was filed without Rasa while it was down: the report form Rasa may still hold for this user
+    # is stale, and is ended (/restart) before the next message reaches Rasa.
+    restart_rasa: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -105,6 +108,11 @@ class Assistant:
             for_rasa = await to_english_for_understanding(message, language) or message
         metadata = self._metadata(user, language, state, location is not None, photos, message_id)
         try:
+            if state.restart_rasa:
+                await self.rasa.send(
+                    user.key, "/restart", {"channel": user.channel, "user": {"key": user.key}}
+                )
+                state.restart_rasa = False
             answers = await self.rasa.send(user.key, for_rasa, metadata)
         except RasaUnavailable:
             return await self.degraded(user, language)
@@ -259,6 +267,8 @@ class Assistant:
         """The report that works without Rasa: the text as it is, routed to the desk for triage."""
         state = self.state(user)
         where = state.location
+        # Staff read Chinese: the same translation the report form makes (None when Chinese or unavailable).
+        description_zh = await to_chinese_for_staff(text, language)
         with self.database.session() as session:
             result = file_report(
                 session,
@@ -268,6 +278,7 @@ class Assistant:
                 lon=where[1] if where else None,
                 description=text,
                 description_language=language,
+                description_zh=description_zh,
                 photo_file_ids=photos,
                 channel=user.channel,
                 source_key=f"{user.channel}:{user.chat_id}:{message_id}" if message_id is not None else None,
@@ -275,6 +286,8 @@ class Assistant:
             )
             ref = result.ticket.ref
         state.awaiting_native_report = False
+        # Had Rasa's report form begun before Rasa went down, going on with it would file this report twice.
+        state.restart_rasa = True
         return Turn(replies=[Text(await self._say("human.filed", language, ref=ref))], language=language)
 
     async def _say(self, key: str, language: str, **params: Any) -> str:

@@ -102,16 +102,28 @@ def run_polling(application: Application) -> None:
     application.run_polling(allowed_updates=Update.ALL_TYPES)
 
 
-def run_webhook(application: Application, settings: Settings) -> None:
-    """Telegram sends the secret token in a header on every call; PTB rejects calls without it."""
+WEBHOOK_PATH = "telegram"
+
+
+def webhook_options(settings: Settings) -> dict[str, Any]:
+    """How the webhook listens and what Telegram is told (the tests start PTB's webhook server with these).
+
+    Telegram sends the secret token in a header on every call; PTB answers 403 to calls without it.
+    """
     secret = settings.telegram_webhook_secret.get_secret_value()
     if not secret:
         raise SystemExit("TELEGRAM_WEBHOOK_SECRET must be set to run a webhook")
-    application.run_webhook(
-        listen=settings.telegram_webhook_listen,
-        port=settings.telegram_webhook_port,
-        url_path="telegram",
-        webhook_url=settings.telegram_webhook_url.rstrip("/") + "/telegram",
-        secret_token=secret,
-        allowed_updates=Update.ALL_TYPES,
-    )
+    if not settings.telegram_webhook_url:
+        raise SystemExit("TELEGRAM_WEBHOOK_URL must be set to run a webhook")
+    return {
+        "listen": settings.telegram_webhook_listen,
+        "port": settings.telegram_webhook_port,
+        "url_path": WEBHOOK_PATH,
+        "webhook_url": settings.telegram_webhook_url.rstrip("/") + "/" + WEBHOOK_PATH,
+        "secret_token": secret,
+        "allowed_updates": Update.ALL_TYPES,
+    }
+
+
+def run_webhook(application: Application, settings: Settings) -> None:
+    application.run_webhook(**webhook_options(settings))

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
+from telegram.warnings import PTBDeprecationWarning
 
 from community.database import Database, utcnow
 from community.outbox.service import ClaimedMessage, claim, mark_blocked, mark_failed, mark_sent
@@ -51,16 +55,31 @@ async def deliver(bot: Bot, chat_id: int, payload: dict[str, Any]) -> None:
     )
 
 
+def _retry_seconds(exc: RetryAfter) -> float:
+    """Telegram's retry_after in seconds: PTB 22 gives an int (with a deprecation warning on every read)
+    unless PTB_TIMEDELTA is set, then a timedelta."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
 def _chat_of(message: ClaimedMessage) -> int | None:
     raw = message.chat_id if message.chat_id is not None else message.telegram_id
     text = str(raw) if raw is not None else ""
     return int(text) if text.lstrip("-").isdigit() else None
 
 
-async def relay_once(bot: Bot, database: Database) -> dict[str, int]:
-    """Sends what is due. One failing recipient never holds up the others."""
+async def relay_once(
+    bot: Bot, database: Database, *, clock: Callable[[], datetime] = utcnow
+) -> dict[str, int]:
+    """Sends what is due. One failing recipient never holds up the others.
+
+    `clock` is the time the outbox is read and marked by: the domain writes its notifications at the time of
+    the change (`now`), so a test that moves the domain's clock on relays on the same clock.
+    """
     counts = {"sent": 0, "failed": 0, "blocked": 0}
-    now = utcnow()
+    now = clock()
     claimed = await asyncio.to_thread(claim, database, BATCH, now, LEASE_SECONDS)
     for message in claimed:
         chat_id = _chat_of(message)
@@ -69,30 +88,25 @@ async def relay_once(bot: Bot, database: Database) -> dict[str, int]:
                 raise BadRequest("recipient has no Telegram chat")
             await deliver(bot, chat_id, message.payload)
         except RetryAfter as exc:
-            # Flood control: Telegram says when it will take messages again; the rest wait for that too.
-            delay = (
-                exc.retry_after.total_seconds()
-                if hasattr(exc.retry_after, "total_seconds")
-                else exc.retry_after
-            )
-            await asyncio.to_thread(mark_failed, database, message.id, str(exc), utcnow(), float(delay))
+            # Flood control: this message waits as long as Telegram says (not the back-off), the rest go on.
+            await asyncio.to_thread(mark_failed, database, message.id, str(exc), clock(), _retry_seconds(exc))
             counts["failed"] += 1
             continue
         except Forbidden as exc:
             logger.info("recipient %s blocked the bot: %s", message.recipient_id, exc)
-            await asyncio.to_thread(mark_blocked, database, message.recipient_id, utcnow())
+            await asyncio.to_thread(mark_blocked, database, message.recipient_id, clock())
             counts["blocked"] += 1
             continue
         except BadRequest as exc:
             # The message itself is wrong (chat not found, bad markup): retrying will not help.
-            await asyncio.to_thread(mark_failed, database, message.id, str(exc), utcnow(), None, True)
+            await asyncio.to_thread(mark_failed, database, message.id, str(exc), clock(), None, True)
             counts["failed"] += 1
             continue
         except TelegramError as exc:
-            await asyncio.to_thread(mark_failed, database, message.id, str(exc), utcnow())
+            await asyncio.to_thread(mark_failed, database, message.id, str(exc), clock())
             counts["failed"] += 1
             continue
-        await asyncio.to_thread(mark_sent, database, message.id, utcnow())
+        await asyncio.to_thread(mark_sent, database, message.id, clock())
         counts["sent"] += 1
     return counts
 

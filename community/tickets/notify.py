@@ -170,7 +170,7 @@ def level_name(level: int, language: str, desk: bool = False) -> str:
     return t("ticket.level.desk" if desk else f"ticket.level.{level}", language)
 
 
-def _place_payload(view: View, language: str) -> dict[str, Any]:
+def place_payload(view: View, language: str) -> dict[str, Any]:
     ticket = view.ticket
     if ticket.lat is None or ticket.lon is None:
         return {}
@@ -245,7 +245,7 @@ def task(
         text,
         staff_buttons(ticket, lang, buttons),
         photos=list(ticket.photo_file_ids or []),
-        **_place_payload(view, lang),
+        **place_payload(view, lang),
     )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from community.grids.service import cached_get
+from community.grids.service import cached_get, locate
 from community.people.models import Person, Role, VolunteerProfile
 from community.tickets import notify, routing
 from community.tickets.errors import (
@@ -1222,6 +1222,63 @@ def cancel(
                 notify.reporter_update(view, person, "ticket.reporter.cancelled", reason=reason),
             )
     return ticket
+
+
+def add_location(
+    session: Session,
+    ticket_id: int,
+    actor: Person,
+    lat: float,
+    lon: float,
+    *,
+    now: datetime,
+    channel: str = "telegram",
+) -> Ticket:
+    """The reporter says where it is after filing (an emergency alert goes out before the location is known):
+    the ticket gets the place, and the staff on it get the location at once."""
+    require_aware(now)
+    ticket = _load(session, ticket_id)
+    if actor.id != ticket.reporter_id:
+        raise NotAllowed(ticket.ref, Step.LOCATE.value, actor.id)
+    micro = locate(session, lat, lon)
+    values: dict[str, Any] = {"lat": lat, "lon": lon}
+    if micro is not None and ticket.micro_grid_code is None:
+        values |= {"micro_grid_code": micro.code, "grid_code": micro.parent_code}
+    _change(
+        session,
+        ticket,
+        Step.LOCATE,
+        expected_version=None,
+        actor=actor,
+        channel=channel,
+        now=now,
+        values=values,
+        data={"lat": lat, "lon": lon},
+    )
+    view = notify.load_view(session, ticket)
+    notifier = notify.Notifier(session, ticket, now)
+    for person in staff_audience(session, ticket):
+        payload = notify.staff_info(view, person, "ticket.staff.located")
+        notifier.send(
+            person, "ticket.located", {**payload, **notify.place_payload(view, person.preferred_language)}
+        )
+    return ticket
+
+
+def open_emergency_of(session: Session, reporter: Person, now: datetime, within: timedelta) -> Ticket | None:
+    """The reporter's latest emergency still open and filed within `within`, without a location yet."""
+    return session.scalar(
+        select(Ticket)
+        .where(
+            Ticket.reporter_id == reporter.id,
+            Ticket.urgency == Urgency.EMERGENCY,
+            Ticket.state.in_(OPEN),
+            Ticket.lat.is_(None),
+            Ticket.created_at >= now - within,
+        )
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
 
 
 # --- volunteers ------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ class Step(StrEnum):
     REOPEN = "reopen"  # also a "not fixed" rating
     RATE = "rate"  # a score 1–5 after resolution closes the ticket
     CANCEL = "cancel"
+    LOCATE = "locate"  # the reporter adds where it is (a location shared after an emergency alert)
 
 
 # Waiting for someone to press Accept: the accept SLA runs.
@@ -54,6 +55,7 @@ TRANSITIONS: MappingProxyType[Step, MappingProxyType[str, str]] = MappingProxyTy
             Step.REOPEN: {S.RESOLVED: S.REOPENED},
             Step.RATE: {S.RESOLVED: S.CLOSED},
             Step.CANCEL: {s: S.CANCELLED for s in (S.NEW, S.DISPATCHED, S.ACCEPTED, S.REOPENED)},
+            Step.LOCATE: {S.NEW: S.NEW, **_SAME_OPEN},
         }.items()
     }
 )
@@ -71,6 +73,7 @@ EVENT_KIND: MappingProxyType[Step, str] = MappingProxyType(
         Step.REOPEN: "reopened",
         Step.RATE: "rated",
         Step.CANCEL: "cancelled",
+        Step.LOCATE: "located",
     }
 )
 CREATED = "created"

@@ -254,3 +254,40 @@ async def test_a_failed_first_aid_search_does_not_stop_the_alert(
         t("emergency.call", "zh-Hans"),
         t("emergency.filed", "zh-Hans", ref=ticket.ref),
     ]
+
+
+async def test_a_location_shared_after_the_alert_goes_to_that_alert(
+    kb: Database, knowledge_base: KnowledgeBase
+) -> None:
+    """The location request's answer completes the first alert: one ticket, located, its staff told."""
+    await ActionEmergency().run(CollectingDispatcher(), make_tracker("有人晕倒了", intent="emergency"), {})
+    [first] = tickets_in(kb)
+    alerted = set(_alerted(kb, first.id))
+
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        '/emergency{"issue_category": "first_aid"}',
+        intent="emergency",
+        location=AT_LOVE_STATION,
+        location_fresh=True,
+        message_id=43,
+    )
+    await ActionEmergency().run(dispatcher, tracker, {})
+
+    [ticket] = tickets_in(kb)
+    assert ticket.id == first.id
+    assert (ticket.lat, ticket.lon, ticket.micro_grid_code) == (*AT_LOVE_STATION, "red_3")
+    texts = [m["text"] for m in dispatcher.messages if m.get("text")]
+    assert t("emergency.location_added", "zh-Hans", ref=ticket.ref) in texts
+    assert customs(dispatcher, "location_request") == []
+    with kb.session() as session:
+        kinds = session.scalars(
+            select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+        ).all()
+        located = session.scalars(
+            select(Person.external_key)
+            .join(OutboxMessage, OutboxMessage.recipient_id == Person.id)
+            .where(OutboxMessage.ticket_id == ticket.id, OutboxMessage.kind == "ticket.located")
+        ).all()
+    assert kinds[-1] == "located"
+    assert set(located) == alerted

@@ -33,12 +33,13 @@ async def on_rating(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except TicketError as exc:
         await query.answer(exc.localized(language), show_alert=True)
         return
-    await query.answer()
     await query.edit_message_reply_markup(None)
-    text = (
-        say("rating.reopened", language, ref=ref)
-        if press.not_fixed
-        else say("rating.thanks", language, score=press.score)
-    )
+    if not press.not_fixed:
+        # Closing the ticket sends the reporter its closing message through the outbox ("thank you, report …
+        # is closed"); a second thank-you in the chat would say it twice, so the thanks is the button's toast.
+        await query.answer(say("rating.thanks", language, score=press.score))
+        return
+    # Reopening tells everyone but the reporter (who acted): they hear it from here.
+    await query.answer()
     assert update.effective_chat is not None
-    await context.bot.send_message(update.effective_chat.id, text)
+    await context.bot.send_message(update.effective_chat.id, say("rating.reopened", language, ref=ref))

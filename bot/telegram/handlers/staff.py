@@ -74,23 +74,16 @@ async def on_task_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             assert me is not None
             ticket = step(session, press.ticket_id, me, press.version, now=utcnow())
             ref = ticket.ref
-            follow_up = (
-                notify.task(
-                    notify.load_view(session, ticket), me, "ticket.headline.accepted", buttons="accepted"
-                )
-                if press.action == "acc"
-                else None
-            )
     except TicketError as exc:
         # Someone else was faster, the button is stale, or the step is not possible any more: say which.
         await query.answer(exc.localized(language), show_alert=True)
         await query.edit_message_reply_markup(None)
         return
+    # The card with Resolve / Escalate (and the reporter's contact, now that this person holds the ticket)
+    # comes through the outbox, written in the same transaction as the acceptance: sending one from here
+    # as well gave the volunteer every accepted task twice.
     await query.answer(say(done_key, language, ref=ref))
     await query.edit_message_reply_markup(None)
-    if follow_up is not None:
-        assert update.effective_chat is not None
-        await deliver(context.bot, update.effective_chat.id, {**follow_up, "photos": []})
 
 
 async def start_resolve(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
