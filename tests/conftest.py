@@ -34,7 +34,7 @@ def postgres_url() -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server is reported the same way
+    except Exception as exc:
         message = f"POSTGRESQL UNREACHABLE at {POSTGRES_ADMIN_URL}: {exc!s:.200}"
         if os.environ.get("CI"):
             pytest.fail(message + " — CI must test PostgreSQL", pytrace=False)
