@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import asyncio
 import logging
 import sys
@@ -58,8 +59,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     finally:
-        print("\nstopping …", flush=True)
+        # Stop first: printing can fail (a closed pipe after Ctrl-C) and must not keep the servers running.
         services.stop()
+        with contextlib.suppress(OSError):
+            print("\nstopped Rasa and the action server", flush=True)
 
 
 def run_bot(args: argparse.Namespace) -> int:

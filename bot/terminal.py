@@ -7,8 +7,10 @@ Type `/loc 32.2101,119.4302` to share a location, `/photo NAME` to attach a phot
 from __future__ import annotations
 
 import asyncio
+import queue
 import re
 import sys
+import threading
 from collections.abc import Callable
 from typing import TextIO
 
@@ -64,15 +66,15 @@ async def run_terminal(
 ) -> None:
     """Chat until /quit or end of input. `read` defaults to input() in a thread (Ctrl-C stops it)."""
     user = ChatUser(channel="terminal", user_id=name, chat_id=name, name=name)
-    reader = read or (lambda: input("you> "))
+    lines = _LineReader(read or (lambda: input("you> ")))
     print(f"Xijin Community Assistant — terminal chat. {HELP}", file=out)
     choices: list[Button] = []
     message_id = 0
     while True:
-        try:
-            line = (await asyncio.to_thread(reader)).strip()
-        except EOFError:
+        raw = await lines.next()
+        if raw is None:
             break
+        line = raw.strip()
         if not line:
             continue
         if line in ("/quit", "/exit"):
@@ -91,3 +93,42 @@ async def run_terminal(
         if new_choices or turn.replies:
             choices = new_choices
         print(f"bot> {text}" if text else "bot> …", file=out, flush=True)
+
+
+class _LineReader:
+    """Reads lines in a daemon thread, one at a time when asked.
+
+    input() cannot be cancelled: in asyncio's default executor it would keep asyncio.run() (and so Ctrl-C)
+    waiting for the next line. A daemon thread does not hold up the exit.
+    """
+
+    def __init__(self, read: Callable[[], str]) -> None:
+        self._read = read
+        self._wanted: queue.Queue[None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lines: asyncio.Queue[str | None] | None = None
+
+    def _run(self, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
+        while True:
+            self._wanted.get()
+            try:
+                line: str | None = self._read()
+            except (EOFError, KeyboardInterrupt):
+                line = None
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+            if line is None:
+                return
+
+    async def next(self) -> str | None:
+        """The next line, or None at the end of input."""
+        if self._thread is None:
+            self._lines = asyncio.Queue()
+            self._thread = threading.Thread(
+                target=self._run, args=(asyncio.get_running_loop(), self._lines), daemon=True
+            )
+            self._thread.start()
+        assert self._lines is not None
+        if not self._thread.is_alive() and self._lines.empty():
+            return None
+        self._wanted.put(None)
+        return await self._lines.get()

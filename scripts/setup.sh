@@ -25,7 +25,7 @@ find_python() {
   local want=$1 candidate
   for candidate in "python$want" python3; do
     if command -v "$candidate" >/dev/null 2>&1 && \
-       [ "$("$candidate" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" = "$want" ]; then
+       [ "$("$candidate" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$want" ]; then
       command -v "$candidate"; return 0
     fi
   done
