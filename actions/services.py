@@ -26,21 +26,9 @@ from actions.common import (
 from community.database import utcnow
 from community.grids.models import Landmark
 from community.i18n import catalogue
+from community.knowledge.schema import SERVICE_TYPES
 from community.servicemap.service import nearest, venue_payload
 
-SERVICE_TYPES = (
-    "toilet",
-    "first_aid",
-    "charging",
-    "luggage",
-    "drinking_water",
-    "guide",
-    "volunteer_station",
-    "police",
-    "atm",
-    "lost_and_found",
-    "service_point",
-)
 # The types offered as buttons when the user did not say what they look for.
 COMMON_TYPES = ("toilet", "first_aid", "charging", "luggage", "drinking_water", "volunteer_station")
 
