@@ -84,7 +84,7 @@ class Assistant:
     ) -> Turn:
         state = self.state(user)
         with self.database.session() as session:
-            person = self._person(session, user, text)
+            person = self.person_for(session, user, text)
             language = self._language(session, person, text)
         if location is not None:
             state.location = (location[0], location[1], time.monotonic())
@@ -139,7 +139,7 @@ class Assistant:
     async def native(self, user: ChatUser, payload: str) -> Turn:
         """What works without Rasa: the map, the user's own tickets, a plain report for the desk."""
         with self.database.session() as session:
-            person = self._person(session, user)
+            person = self.person_for(session, user)
             language = person.preferred_language
             if payload == "/map":
                 return Turn(replies=[self.map_photo(language)], language=language)
@@ -166,7 +166,7 @@ class Assistant:
 
     # --- helpers --------------------------------------------------------------------------------------
 
-    def _person(self, session: Session, user: ChatUser, text: str | None = None) -> Person:
+    def person_for(self, session: Session, user: ChatUser, text: str | None = None) -> Person:
         """The person behind the chat; someone new starts in the language of their first message."""
         hint = normalise_code(user.language_hint) if user.language_hint else None
         first = detect(text, previous=hint).language if text and not text.startswith("/") else hint
@@ -272,7 +272,7 @@ class Assistant:
         with self.database.session() as session:
             result = file_report(
                 session,
-                reporter=self._person(session, user),
+                reporter=self.person_for(session, user),
                 category_code=None,
                 lat=where[0] if where else None,
                 lon=where[1] if where else None,

@@ -10,9 +10,7 @@ from telegram.ext import ContextTypes
 from bot.pipeline import Assistant, ChatUser
 from community.database import Database
 from community.i18n import is_curated, t
-from community.language import normalise_code
 from community.people.models import Person
-from community.people.service import get_or_create_person
 
 
 def assistant(context: ContextTypes.DEFAULT_TYPE) -> Assistant:
@@ -42,17 +40,8 @@ def person_of(context: ContextTypes.DEFAULT_TYPE, update: Update) -> tuple[Perso
 
     The Person is detached after the session closes; read only its plain columns.
     """
-    user = chat_user(update)
     with database(context).session() as session:
-        hint = normalise_code(user.language_hint) if user.language_hint else None
-        person = get_or_create_person(
-            session,
-            user.key,
-            telegram_id=user.telegram_id,
-            chat_id=user.chat_id,
-            display_name=user.name,
-            language=hint,
-        )
+        person = assistant(context).person_for(session, chat_user(update))
         _ = person.roles  # loaded now: roles are what staff checks read
         return person, person.preferred_language
 

@@ -8,7 +8,9 @@ ticket version: a stale or foreign button gets a clear answer instead of acting.
 from __future__ import annotations
 
 import asyncio
+import functools
 import warnings
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from telegram import Update
@@ -47,6 +49,23 @@ async def _deny(update: Update, context: ContextTypes.DEFAULT_TYPE, language: st
         await update.callback_query.answer(say("bot.staff_only", language), show_alert=True)
     elif update.effective_chat is not None:
         await send_text(context.bot, update.effective_chat.id, say("bot.staff_only", language))
+
+
+StaffCommand = Callable[[Update, ContextTypes.DEFAULT_TYPE, Person, str], Awaitable[None]]
+
+
+def staff_only(command: StaffCommand) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+    """A command for staff only: the role comes from the database; anyone else is told politely."""
+
+    @functools.wraps(command)
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        person, language = person_of(context, update)
+        if not person.is_staff:
+            await _deny(update, context, language)
+            return
+        await command(update, context, person, language)
+
+    return guarded
 
 
 async def on_task_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -153,13 +172,9 @@ def _resolve_conversation() -> ConversationHandler:
     )
 
 
-async def tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@staff_only
+async def tasks(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Person, language: str) -> None:
     """Each open task as its card, with the buttons that fit its state."""
-    staff = _staff(context, update)
-    if staff is None:
-        await _deny(update, context, person_of(context, update)[1])
-        return
-    actor, language = staff
     assert update.effective_chat is not None
     with database(context).session() as session:
         me = session.get(Person, actor.id)
@@ -168,7 +183,7 @@ async def tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             notify.task(
                 notify.load_view(session, ticket),
                 me,
-                "ticket.headline.reminder",
+                "ticket.headline.task",
                 buttons=notify.buttons_for_state(ticket),
             )
             for ticket in tasks_for_staff(session, me)
@@ -179,12 +194,8 @@ async def tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await deliver(context.bot, update.effective_chat.id, {**card, "photos": []})
 
 
-async def duty(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    staff = _staff(context, update)
-    if staff is None:
-        await _deny(update, context, person_of(context, update)[1])
-        return
-    actor, language = staff
+@staff_only
+async def duty(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Person, language: str) -> None:
     assert update.effective_chat is not None
     arg = (context.args or [""])[0].lower()
     if arg not in ("on", "off"):
@@ -200,12 +211,8 @@ async def duty(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_text(context.bot, update.effective_chat.id, say(f"staff.duty_{arg}", language))
 
 
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    staff = _staff(context, update)
-    if staff is None:
-        await _deny(update, context, person_of(context, update)[1])
-        return
-    _, language = staff
+@staff_only
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Person, language: str) -> None:
     assert update.effective_chat is not None
     end = utcnow()
 
