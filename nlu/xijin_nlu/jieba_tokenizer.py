@@ -7,8 +7,6 @@ so offsets still point into the original text).
 
 from __future__ import annotations
 
-from typing import List, Text
-
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
@@ -23,7 +21,7 @@ class CleanJiebaTokenizer(JiebaTokenizer):
     def supported_languages() -> None:  # type: ignore[override]
         return None
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         import jieba
 
         text = message.get(attribute) or ""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -39,7 +39,7 @@ def _simplifier():  # type: ignore[no-untyped-def]
         import opencc
 
         return opencc.OpenCC("t2s")
-    except Exception:  # noqa: BLE001 - without OpenCC the lemma is the text; accuracy drops, nothing breaks
+    except Exception:
         return None
 
 
@@ -48,7 +48,7 @@ class ScriptAwareTokenizer(Tokenizer):
     """Tokenizes mixed CJK and Latin chat messages (see module docstring)."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             "intent_tokenization_flag": False,
             "intent_split_symbol": "_",
@@ -58,27 +58,27 @@ class ScriptAwareTokenizer(Tokenizer):
         }
 
     @staticmethod
-    def supported_languages() -> Optional[List[Text]]:
+    def supported_languages() -> list[str] | None:
         return None
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         # OpenCC is optional (see _simplifier); the installed distribution is opencc-python-reimplemented,
         # whose name Rasa's package check would not recognise.
         return []
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
         self._converter = _simplifier() if config.get("simplify_han", True) else None
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "ScriptAwareTokenizer":
+    ) -> ScriptAwareTokenizer:
         return cls(config)
 
     def _lemma(self, text: str) -> str:
@@ -86,9 +86,9 @@ class ScriptAwareTokenizer(Tokenizer):
             text = self._converter.convert(text)
         return text.lower()
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = message.get(attribute) or ""
-        tokens: List[Token] = []
+        tokens: list[Token] = []
         for match in _TOKEN.finditer(text):
             word = match.group(0)
             tokens.append(Token(word, match.start(), lemma=self._lemma(word)))
