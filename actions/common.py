@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,6 +152,17 @@ def landmark_in_text(text: str, landmarks: list[Landmark]) -> str | None:
     return _most_specific(text, [(lm.code, [*lm.names.values(), *lm.aliases]) for lm in landmarks])
 
 
+def _tagged_code(spans: list[str], codes: set[str], in_text: Callable[[str], str | None]) -> str | None:
+    """The code the model tagged: its value when that is a known code, else the words it tagged, matched."""
+    for span in spans:
+        if span in codes:
+            return span
+    for span in spans:
+        if code := in_text(span):
+            return code
+    return None
+
+
 def landmark_entity(session: Session, tracker: Tracker) -> str | None:
     """The code of the landmark the model tagged in the latest message, or None when the tagged words name
     no landmark we know."""
@@ -158,14 +170,9 @@ def landmark_entity(session: Session, tracker: Tracker) -> str | None:
     if not spans:
         return None
     landmarks = list(session.scalars(select(Landmark).where(Landmark.active)))
-    codes = {landmark.code for landmark in landmarks}
-    for span in spans:
-        if span in codes:
-            return span
-    for span in spans:
-        if code := landmark_in_text(span, landmarks):
-            return code
-    return None
+    return _tagged_code(
+        spans, {lm.code for lm in landmarks}, lambda words: landmark_in_text(words, landmarks)
+    )
 
 
 def category_entity(session: Session, tracker: Tracker) -> str | None:
@@ -174,14 +181,9 @@ def category_entity(session: Session, tracker: Tracker) -> str | None:
     if not spans:
         return None
     categories = list(session.scalars(select(IssueCategory).where(IssueCategory.active)))
-    codes = {category.code for category in categories}
-    for span in spans:
-        if span in codes:
-            return span
-    for span in spans:
-        if code := category_in_text(span, categories):
-            return code
-    return None
+    return _tagged_code(
+        spans, {c.code for c in categories}, lambda words: category_in_text(words, categories)
+    )
 
 
 async def text_for(tracker: Tracker, key: str, **params: Any) -> str:
