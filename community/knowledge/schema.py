@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -28,19 +28,6 @@ FILES = {
     "categories": "categories.yml",
     "roster": "roster.yml",
 }
-SERVICE_TYPES = (
-    "toilet",
-    "first_aid",
-    "charging",
-    "luggage",
-    "drinking_water",
-    "guide",
-    "volunteer_station",
-    "police",
-    "atm",
-    "lost_and_found",
-    "service_point",
-)
 # Skills the community desk covers for the whole community; every other skill must be on duty in every grid.
 DESK_SKILLS = frozenset({"triage"})
 # Relative tolerance for area comparisons: shared vertices make true overlaps/gaps exactly zero, so anything
@@ -62,6 +49,7 @@ ServiceType = Literal[
     "lost_and_found",
     "service_point",
 ]
+SERVICE_TYPES: tuple[str, ...] = get_args(ServiceType)
 Urgency = Literal["normal", "urgent", "emergency"]
 RoleName = Literal["volunteer", "grid_member", "committee_member", "desk"]
 
