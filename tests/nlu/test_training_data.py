@@ -1,0 +1,128 @@
+"""The NLU data files themselves: labels, entity values, counts, and a held-out split that stays held out.
+
+Runs without Rasa (plain YAML), so a data mistake is named by file, intent and example before any training.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+import opencc
+import pytest
+import yaml
+
+from community.settings import PROJECT_ROOT
+
+NLU = PROJECT_ROOT / "nlu"
+LANGUAGES = ("zh_hans", "zh_hant", "en", "ja", "ko")
+INTENTS = {
+    "greet", "goodbye", "thank", "affirm", "deny", "bot_help", "set_language", "find_service",
+    "report_issue", "emergency", "check_ticket", "talk_to_human", "out_of_scope",
+}  # fmt: skip
+FAQ_TOPICS = {
+    "opening_hours", "entry_fee", "history", "attractions", "getting_there", "parking", "food",
+    "guide_service", "luggage", "wifi", "accessibility", "volunteer", "consultation",
+}  # fmt: skip
+ENTITY_VALUES = {
+    "service_type": {
+        "toilet", "first_aid", "charging", "luggage", "drinking_water", "guide", "volunteer_station",
+        "police", "atm", "lost_and_found", "service_point",
+    },
+    "issue_category": {
+        "lighting", "sanitation", "water_leak", "road_damage", "noise", "safety_hazard", "lost_item",
+        "elderly_help", "vendor_dispute", "other", "first_aid", "missing_person", "fire",
+    },
+    "language": {"zh-Hans", "zh-Hant", "en", "ja", "ko", "fr", "de", "es", "ru", "th", "vi"},
+}  # fmt: skip
+MIN_TRAINING, MIN_HELD_OUT = 15, 6
+ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\{(?P<json>[^}]*)\}|\((?P<short>[^)]+)\))")
+
+
+@cache
+def landmark_ids() -> frozenset[str]:
+    grids = yaml.safe_load((PROJECT_ROOT / "knowledge" / "grids.yml").read_text(encoding="utf-8"))
+    return frozenset(landmark["id"] for landmark in grids["landmarks"])
+
+
+def examples(path: Path) -> list[tuple[str, str]]:
+    """(label, example) pairs of one Rasa NLU file; the label is the intent or `faq/<topic>`."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    pairs = []
+    for block in document["nlu"]:
+        for line in block["examples"].splitlines():
+            if line.strip():
+                assert line.startswith("- "), f"{path.name}: {block['intent']}: not a list item: {line!r}"
+                pairs.append((block["intent"], line[2:].strip()))
+    return pairs
+
+
+_to_simplified = opencc.OpenCC("t2s")
+
+
+def plain_text(example: str) -> str:
+    """What a reader sees: annotations removed, Simplified, lower case, no punctuation or spaces (emoji kept)."""
+    text = ANNOTATION.sub(lambda match: match["text"], example)
+    text = _to_simplified.convert(unicodedata.normalize("NFKC", text)).casefold()
+    return "".join(char for char in text if unicodedata.category(char)[0] in "LNS")
+
+
+def files(kind: str) -> list[Path]:
+    return [NLU / kind / "nlu" / f"{language}.yml" for language in LANGUAGES]
+
+
+@pytest.mark.parametrize("path", files("data") + files("tests"), ids=lambda path: f"{path.parent.parent.name}/{path.stem}")
+def test_every_label_and_entity_value_is_one_the_assistant_knows(path: Path) -> None:
+    problems = []
+    for label, example in examples(path):
+        intent, _, topic = label.partition("/")
+        if (intent not in INTENTS and intent != "faq") or (intent == "faq") != bool(topic) or (
+            topic and topic not in FAQ_TOPICS
+        ):
+            problems.append(f"{label}: unknown label")
+        for match in ANNOTATION.finditer(example):
+            if match["short"]:
+                problems.append(f"{label}: {example!r}: give the entity as JSON with its value")
+                continue
+            entity = yaml.safe_load("{" + match["json"] + "}")
+            known = landmark_ids() if entity.get("entity") == "landmark" else ENTITY_VALUES.get(entity.get("entity"))
+            if known is None or entity.get("value") not in known:
+                problems.append(f"{label}: {example!r}: entity {entity} is not a known entity value")
+    assert not problems, f"{path}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_label_has_enough_training_and_held_out_examples(language: str) -> None:
+    labels = INTENTS | {f"faq/{topic}" for topic in FAQ_TOPICS}
+    training = Counter(label for label, _ in examples(NLU / "data" / "nlu" / f"{language}.yml"))
+    held_out = Counter(label for label, _ in examples(NLU / "tests" / "nlu" / f"{language}.yml"))
+    short = [f"{label}: {training[label]} training" for label in sorted(labels) if training[label] < MIN_TRAINING]
+    short += [f"{label}: {held_out[label]} held out" for label in sorted(labels) if held_out[label] < MIN_HELD_OUT]
+    assert not short, f"{language}: too few examples:\n" + "\n".join(short)
+
+
+def test_no_held_out_sentence_is_in_the_training_data() -> None:
+    """Held-out scores mean something only if no held-out sentence was trained on, in any language file."""
+    training: dict[str, str] = {}
+    for path in files("data"):
+        for label, example in examples(path):
+            training.setdefault(plain_text(example), f"{path.name} {label}: {example}")
+    leaked = [
+        f"{path.name} {label}: {example!r} is also training ({training[plain_text(example)]})"
+        for path in files("tests")
+        for label, example in examples(path)
+        if plain_text(example) in training
+    ]
+    assert not leaked, "\n".join(leaked)
+
+
+@pytest.mark.parametrize("path", files("data"), ids=lambda path: path.stem)
+def test_no_training_sentence_is_given_twice_with_different_labels(path: Path) -> None:
+    labels: dict[str, set[str]] = {}
+    for label, example in examples(path):
+        labels.setdefault(plain_text(example), set()).add(label)
+    conflicting = {text: sorted(found) for text, found in labels.items() if len(found) > 1}
+    assert not conflicting, f"{path}: the same sentence under different labels: {conflicting}"
