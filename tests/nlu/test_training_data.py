@@ -64,7 +64,7 @@ _to_simplified = opencc.OpenCC("t2s")
 
 
 def plain_text(example: str) -> str:
-    """What a reader sees: annotations removed, Simplified, lower case, no punctuation or spaces (emoji kept)."""
+    """What a reader sees: no annotations, Simplified, lower case, no punctuation or spaces (emoji kept)."""
     text = ANNOTATION.sub(lambda match: match["text"], example)
     text = _to_simplified.convert(unicodedata.normalize("NFKC", text)).casefold()
     return "".join(char for char in text if unicodedata.category(char)[0] in "LNS")
@@ -74,13 +74,19 @@ def files(kind: str) -> list[Path]:
     return [NLU / kind / "nlu" / f"{language}.yml" for language in LANGUAGES]
 
 
-@pytest.mark.parametrize("path", files("data") + files("tests"), ids=lambda path: f"{path.parent.parent.name}/{path.stem}")
+def file_id(path: Path) -> str:
+    return f"{path.parent.parent.name}/{path.stem}"
+
+
+@pytest.mark.parametrize("path", files("data") + files("tests"), ids=file_id)
 def test_every_label_and_entity_value_is_one_the_assistant_knows(path: Path) -> None:
     problems = []
     for label, example in examples(path):
         intent, _, topic = label.partition("/")
-        if (intent not in INTENTS and intent != "faq") or (intent == "faq") != bool(topic) or (
-            topic and topic not in FAQ_TOPICS
+        if (
+            (intent not in INTENTS and intent != "faq")
+            or (intent == "faq") != bool(topic)
+            or (topic and topic not in FAQ_TOPICS)
         ):
             problems.append(f"{label}: unknown label")
         for match in ANNOTATION.finditer(example):
@@ -88,7 +94,8 @@ def test_every_label_and_entity_value_is_one_the_assistant_knows(path: Path) -> 
                 problems.append(f"{label}: {example!r}: give the entity as JSON with its value")
                 continue
             entity = yaml.safe_load("{" + match["json"] + "}")
-            known = landmark_ids() if entity.get("entity") == "landmark" else ENTITY_VALUES.get(entity.get("entity"))
+            name = entity.get("entity")
+            known = landmark_ids() if name == "landmark" else ENTITY_VALUES.get(name)
             if known is None or entity.get("value") not in known:
                 problems.append(f"{label}: {example!r}: entity {entity} is not a known entity value")
     assert not problems, f"{path}:\n" + "\n".join(problems)
@@ -96,11 +103,11 @@ def test_every_label_and_entity_value_is_one_the_assistant_knows(path: Path) -> 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_label_has_enough_training_and_held_out_examples(language: str) -> None:
-    labels = INTENTS | {f"faq/{topic}" for topic in FAQ_TOPICS}
+    labels = sorted(INTENTS | {f"faq/{topic}" for topic in FAQ_TOPICS})
     training = Counter(label for label, _ in examples(NLU / "data" / "nlu" / f"{language}.yml"))
     held_out = Counter(label for label, _ in examples(NLU / "tests" / "nlu" / f"{language}.yml"))
-    short = [f"{label}: {training[label]} training" for label in sorted(labels) if training[label] < MIN_TRAINING]
-    short += [f"{label}: {held_out[label]} held out" for label in sorted(labels) if held_out[label] < MIN_HELD_OUT]
+    short = [f"{label}: {training[label]} training" for label in labels if training[label] < MIN_TRAINING]
+    short += [f"{label}: {held_out[label]} held out" for label in labels if held_out[label] < MIN_HELD_OUT]
     assert not short, f"{language}: too few examples:\n" + "\n".join(short)
 
 
