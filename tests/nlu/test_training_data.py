@@ -70,15 +70,18 @@ def plain_text(example: str) -> str:
     return "".join(char for char in text if unicodedata.category(char)[0] in "LNS")
 
 
-def files(kind: str) -> list[Path]:
-    return [NLU / kind / "nlu" / f"{language}.yml" for language in LANGUAGES]
+TRAINING, HELD_OUT, BLIND = NLU / "data" / "nlu", NLU / "tests" / "nlu", NLU / "tests" / "blind"
+
+
+def files(directory: Path) -> list[Path]:
+    return [directory / f"{language}.yml" for language in LANGUAGES]
 
 
 def file_id(path: Path) -> str:
-    return f"{path.parent.parent.name}/{path.stem}"
+    return str(path.relative_to(NLU))
 
 
-@pytest.mark.parametrize("path", files("data") + files("tests"), ids=file_id)
+@pytest.mark.parametrize("path", files(TRAINING) + files(HELD_OUT) + files(BLIND), ids=file_id)
 def test_every_label_and_entity_value_is_one_the_assistant_knows(path: Path) -> None:
     problems = []
     for label, example in examples(path):
@@ -104,29 +107,32 @@ def test_every_label_and_entity_value_is_one_the_assistant_knows(path: Path) -> 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_label_has_enough_training_and_held_out_examples(language: str) -> None:
     labels = sorted(INTENTS | {f"faq/{topic}" for topic in FAQ_TOPICS})
-    training = Counter(label for label, _ in examples(NLU / "data" / "nlu" / f"{language}.yml"))
-    held_out = Counter(label for label, _ in examples(NLU / "tests" / "nlu" / f"{language}.yml"))
+    training = Counter(label for label, _ in examples(TRAINING / f"{language}.yml"))
+    held_out = Counter(label for label, _ in examples(HELD_OUT / f"{language}.yml"))
     short = [f"{label}: {training[label]} training" for label in labels if training[label] < MIN_TRAINING]
     short += [f"{label}: {held_out[label]} held out" for label in labels if held_out[label] < MIN_HELD_OUT]
     assert not short, f"{language}: too few examples:\n" + "\n".join(short)
 
 
 def test_no_held_out_sentence_is_in_the_training_data() -> None:
-    """Held-out scores mean something only if no held-out sentence was trained on, in any language file."""
+    """Test scores mean something only if no test sentence was trained on, in any language file.
+
+    The message names the training line only: whoever writes training data should not read the test lines.
+    """
     training: dict[str, str] = {}
-    for path in files("data"):
+    for path in files(TRAINING):
         for label, example in examples(path):
-            training.setdefault(plain_text(example), f"{path.name} {label}: {example}")
-    leaked = [
-        f"{path.name} {label}: {example!r} is also training ({training[plain_text(example)]})"
-        for path in files("tests")
-        for label, example in examples(path)
+            training.setdefault(plain_text(example), f"{file_id(path)} {label}: {example!r}")
+    leaked = sorted(
+        f"{training[plain_text(example)]} equals a line of {file_id(path)}"
+        for path in files(HELD_OUT) + files(BLIND)
+        for _, example in examples(path)
         if plain_text(example) in training
-    ]
+    )
     assert not leaked, "\n".join(leaked)
 
 
-@pytest.mark.parametrize("path", files("data"), ids=lambda path: path.stem)
+@pytest.mark.parametrize("path", files(TRAINING), ids=file_id)
 def test_no_training_sentence_is_given_twice_with_different_labels(path: Path) -> None:
     labels: dict[str, set[str]] = {}
     for label, example in examples(path):
