@@ -12,7 +12,7 @@ from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
-from xijin_nlu.tokenizer import _simplifier
+from xijin_nlu.segment import _simplifier
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
@@ -25,8 +25,8 @@ class CleanJiebaTokenizer(JiebaTokenizer):
         import jieba
 
         text = message.get(attribute) or ""
-        converter = _simplifier()
-        simplified = converter.convert(text) if converter is not None else text
+        simplify = _simplifier()
+        simplified = simplify(text) if simplify is not None else text
         if len(simplified) != len(text):
             simplified = text
         tokens = [
