@@ -10,9 +10,12 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from actions.common import (
     category_entity,
+    category_in_text,
     database,
     fresh_location_of,
     landmark_entity,
@@ -26,6 +29,7 @@ from actions.common import (
 from actions.services import ask_for_location, landmark_location, send_nearest
 from community.database import utcnow
 from community.language.service import to_chinese_for_staff
+from community.tickets.models import IssueCategory
 from community.tickets.service import add_location, file_report, open_emergency_of
 
 logger = logging.getLogger(__name__)
@@ -35,6 +39,11 @@ EMERGENCY_CATEGORIES = ("first_aid", "missing_person", "fire")
 FALLBACK_LANDMARK = "love_station"
 # A location shared this soon after an alert without one belongs to that alert, not to a new emergency.
 LOCATION_FOLLOWS_ALERT = timedelta(minutes=30)
+
+
+def emergency_categories(session: Session) -> list[IssueCategory]:
+    query = select(IssueCategory).where(IssueCategory.active, IssueCategory.code.in_(EMERGENCY_CATEGORIES))
+    return list(session.scalars(query))
 
 
 class ActionEmergency(Action):
@@ -54,6 +63,9 @@ class ActionEmergency(Action):
         try:
             with database().session() as session:
                 found = category_entity(session, tracker)
+                if found not in EMERGENCY_CATEGORIES:
+                    # "着火了" with no tag: the words still say fire, and fire goes to other people.
+                    found = category_in_text(text, emergency_categories(session))
                 category = found if found in EMERGENCY_CATEGORIES else "first_aid"
                 landmark = landmark_entity(session, tracker)
                 where = landmark_location(session, landmark) or where

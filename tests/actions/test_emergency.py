@@ -195,6 +195,26 @@ async def test_the_kind_of_emergency_is_kept(
     assert _split(request["reply_payload"]) == ("/emergency", {"issue_category": category})
 
 
+@pytest.mark.parametrize(
+    ("text", "language", "category"),
+    [
+        ("着火了！！", "zh-Hans", "fire"),
+        ("小孩不见了 找不到孩子", "zh-Hans", "missing_person"),
+        ("店の中から煙が出てる", "ja", "fire"),
+        ("아이가 없어졌어요 미아", "ko", "missing_person"),
+        ("someone help!!", "en", "first_aid"),
+    ],
+)
+async def test_without_a_tag_the_words_say_which_emergency(
+    kb: Database, dispatcher: CollectingDispatcher, text: str, language: str, category: str
+) -> None:
+    tracker = make_tracker(text, intent="emergency", language=language)
+
+    await ActionEmergency().run(dispatcher, tracker, {})
+
+    assert [t.category_code for t in tickets_in(kb)] == [category]
+
+
 async def test_a_category_that_is_no_emergency_counts_as_first_aid(
     kb: Database, dispatcher: CollectingDispatcher
 ) -> None:
