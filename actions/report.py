@@ -156,7 +156,12 @@ class ValidateReportForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         with database().session() as session:
-            known = session.get(IssueCategory, str(value)) is not None
+            category = session.get(IssueCategory, str(value))
+            known, emergency = category is not None, category is not None and category.emergency
+        if emergency:
+            # Danger to a person that came in as a report ("someone fell, by the pagoda"): the numbers now,
+            # before any more questions; the ticket this form files alerts every level as an emergency.
+            await say(dispatcher, tracker, "emergency.call")
         return {"issue_category": value if known else None}
 
     async def validate_report_location(

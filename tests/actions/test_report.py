@@ -95,6 +95,24 @@ async def test_category_from_an_entity(kb: Database, domain: dict[str, Any]) -> 
     assert events == [SlotSet("issue_category", "lighting")]
 
 
+@pytest.mark.parametrize("language", ["zh-Hans", "en", "ko"])
+async def test_an_emergency_category_gives_the_numbers_at_once(
+    kb: Database, domain: dict[str, Any], language: str
+) -> None:
+    tracker = form_tracker(
+        "...",
+        intent="report_issue",
+        entities={"issue_category": "first_aid"},
+        requested_slot=None,
+        language=language,
+    )
+
+    events, dispatcher = await validate(tracker, domain)
+
+    assert events == [SlotSet("issue_category", "first_aid")]
+    assert texts(dispatcher)[0] == t("emergency.call", language)
+
+
 async def test_category_from_the_words_the_model_tagged(kb: Database, domain: dict[str, Any]) -> None:
     # For words it has not seen as a synonym, DIET returns the words themselves as the value.
     tracker = form_tracker(
