@@ -172,10 +172,10 @@ class ValidateReportForm(FormValidationAction):
             if kind == "geo":
                 lat, lon = (float(x) for x in rest.split(","))
                 ok = locate(session, lat, lon) is not None
-            elif kind == "landmark":
-                ok = session.get(Landmark, rest) is not None
-            elif kind == "grid":
-                ok = session.get(Grid, rest) is not None
+            elif kind in ("landmark", "grid"):
+                # A place taken out of the knowledge base (inactive) is no longer routed to.
+                place = session.get(Landmark if kind == "landmark" else Grid, rest)
+                ok = place is not None and place.active
             else:
                 ok = False
         if not ok:

@@ -22,6 +22,7 @@ from actions.report import (
     ValidateReportForm,
 )
 from community.database import Database
+from community.grids.models import Grid
 from community.i18n import pick, t
 from community.knowledge.schema import KnowledgeBase
 from community.outbox.models import OutboxMessage
@@ -303,6 +304,20 @@ async def test_a_location_from_a_grid_button(kb: Database, domain: dict[str, Any
 
     assert events == [SlotSet("report_location", "grid:red_1")]
     assert dispatcher.messages == []
+
+
+async def test_a_grid_taken_out_of_the_knowledge_base_is_rejected(
+    kb: Database, domain: dict[str, Any]
+) -> None:
+    with kb.session() as session:
+        session.get(Grid, "red_1").active = False
+        session.commit()
+    tracker = form_tracker("grid:red_1", requested_slot="report_location", language="ja")
+
+    events, dispatcher = await validate(tracker, domain)
+
+    assert events == [SlotSet("report_location", None)]
+    assert texts(dispatcher) == [t("report.bad_location", "ja")]
 
 
 async def test_an_unknown_grid_is_rejected(kb: Database, domain: dict[str, Any]) -> None:
