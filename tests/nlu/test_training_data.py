@@ -139,3 +139,22 @@ def test_no_training_sentence_is_given_twice_with_different_labels(path: Path) -
         labels.setdefault(plain_text(example), set()).add(label)
     conflicting = {text: sorted(found) for text, found in labels.items() if len(found) > 1}
     assert not conflicting, f"{path}: the same sentence under different labels: {conflicting}"
+
+
+def test_each_annotated_text_has_one_value_in_all_training_files() -> None:
+    """Rasa turns every annotation whose text differs from its value into a synonym for all entities; one text
+    with two values ("充电宝" a service and a lost item) makes `rasa data validate` warn and one of them wrong."""
+    values: dict[str, dict[str, str]] = {}
+    for path in files(TRAINING):
+        for label, example in examples(path):
+            for match in ANNOTATION.finditer(example):
+                if match["json"] is None:
+                    continue
+                value = str(yaml.safe_load("{" + match["json"] + "}").get("value"))
+                if match["text"] != value:
+                    values.setdefault(match["text"], {}).setdefault(value, f"{file_id(path)} {label}: {example}")
+    conflicting = {text: found for text, found in values.items() if len(found) > 1}
+    assert not conflicting, "\n".join(
+        f"{text!r}: " + "; ".join(f"{value} in {where}" for value, where in found.items())
+        for text, found in conflicting.items()
+    )
