@@ -21,10 +21,12 @@ RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 MODEL = NLU / "models" / "xijin.tar.gz"
 LANGUAGES = ("zh_hans", "zh_hant", "en", "ja", "ko")
 # Intent accuracy on the held-out split. The target of issue #5 is 0.95 in every language; the model measured
-# 0.88–0.93 per language when this was written (docs/nlu-pipelines.md). This test holds that level — it fails
-# if any language drops below the floor — until the target is reached and the floor can be raised to it.
+# 0.907 (ja) to 0.968 (en) when this was written, and 0.97–0.99 on the blind split (docs/nlu-pipelines.md).
+# These floors hold that level — a language that drops below fails — until the target is reached in every
+# language and the held-out floor can be raised to it.
 TARGET_ACCURACY = 0.95
-MIN_ACCURACY = 0.85
+MIN_ACCURACY = 0.88
+MIN_BLIND_ACCURACY = 0.93
 # Rasa 3.6 warns about any retrieval intent listed in the domain ("duplicated across domain files") because it
 # merges the NLU data's retrieval intents into the domain; leaving `faq` out makes the rules invalid instead.
 KNOWN_RASA_WARNINGS = (re.compile(r"duplicated intents have been found across multiple domain files: faq$"),)
@@ -93,7 +95,7 @@ def test_the_main_flows_are_predicted_without_errors(tmp_path: Path) -> None:
 
 
 def _examples(path: Path) -> dict[str, str]:
-    """Held-out example text (entity markup removed) → its file's language."""
+    """Test example text (entity markup removed) → its file's language."""
     texts: dict[str, str] = {}
     for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
         for line in block.get("examples", "").splitlines():
@@ -104,21 +106,37 @@ def _examples(path: Path) -> dict[str, str]:
     return texts
 
 
-def test_held_out_intent_accuracy_in_each_language(tmp_path: Path) -> None:
-    result = rasa("test", "nlu", "--nlu", "tests/nlu", "--model", str(MODEL), "--out", str(tmp_path))
+def intent_accuracy_by_language(folder: Path, out: Path) -> dict[str, float]:
+    """`rasa test nlu` on every file of `folder` at once, its intent errors counted per language file."""
+    result = rasa(
+        "test", "nlu", "--nlu", str(folder.relative_to(NLU)), "--model", str(MODEL), "--out", str(out)
+    )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     language_of: dict[str, str] = {}
     for language in LANGUAGES:
-        language_of.update(_examples(NLU / "tests" / "nlu" / f"{language}.yml"))
-    totals = {language: 0 for language in LANGUAGES}
+        language_of.update(_examples(folder / f"{language}.yml"))
+    totals = dict.fromkeys(LANGUAGES, 0)
     for language in language_of.values():
         totals[language] += 1
-    errors = {language: 0 for language in LANGUAGES}
-    for error in json.loads((tmp_path / "intent_errors.json").read_text()):
+    assert all(total >= 100 for total in totals.values()), totals
+    errors = dict.fromkeys(LANGUAGES, 0)
+    for error in json.loads((out / "intent_errors.json").read_text()):
         errors[language_of[error["text"]]] += 1
-    accuracy = {language: 1 - errors[language] / totals[language] for language in LANGUAGES}
+    return {language: 1 - errors[language] / totals[language] for language in LANGUAGES}
+
+
+def test_held_out_intent_accuracy_in_each_language(tmp_path: Path) -> None:
+    accuracy = intent_accuracy_by_language(NLU / "tests" / "nlu", tmp_path)
     print(
         "held-out intent accuracy:", {k: round(v, 3) for k, v in accuracy.items()}, "target", TARGET_ACCURACY
     )
-    assert all(total >= 100 for total in totals.values()), totals
     assert {k: v for k, v in accuracy.items() if v < MIN_ACCURACY} == {}
+
+
+def test_blind_intent_accuracy_in_each_language(tmp_path: Path) -> None:
+    """The blind split (docs/nlu-data-guide.md) is never used to choose; this guards against regressions."""
+    accuracy = intent_accuracy_by_language(NLU / "tests" / "blind", tmp_path)
+    print(
+        "blind intent accuracy:", {k: round(v, 3) for k, v in accuracy.items()}, "floor", MIN_BLIND_ACCURACY
+    )
+    assert {k: v for k, v in accuracy.items() if v < MIN_BLIND_ACCURACY} == {}

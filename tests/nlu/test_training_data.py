@@ -142,8 +142,8 @@ def test_no_training_sentence_is_given_twice_with_different_labels(path: Path) -
 
 
 def test_each_annotated_text_has_one_value_in_all_training_files() -> None:
-    """Rasa turns every annotation whose text differs from its value into a synonym for all entities; one text
-    with two values ("充电宝" a service and a lost item) makes `rasa data validate` warn and one of them wrong."""
+    """Rasa makes every annotation whose text differs from its value a synonym for all entities; one text with
+    two values ("充电宝" a service and a lost item) makes `rasa data validate` warn and one of them wrong."""
     values: dict[str, dict[str, str]] = {}
     for path in files(TRAINING):
         for label, example in examples(path):
@@ -151,8 +151,9 @@ def test_each_annotated_text_has_one_value_in_all_training_files() -> None:
                 if match["json"] is None:
                     continue
                 value = str(yaml.safe_load("{" + match["json"] + "}").get("value"))
+                where = f"{file_id(path)} {label}: {example}"
                 if match["text"] != value:
-                    values.setdefault(match["text"], {}).setdefault(value, f"{file_id(path)} {label}: {example}")
+                    values.setdefault(match["text"], {}).setdefault(value, where)
     conflicting = {text: found for text, found in values.items() if len(found) > 1}
     assert not conflicting, "\n".join(
         f"{text!r}: " + "; ".join(f"{value} in {where}" for value, where in found.items())
