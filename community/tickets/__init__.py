@@ -5,6 +5,7 @@ bot/ and actions/ import from here; the submodules are the implementation.
 
 from community.tickets.errors import (
     AlreadyTaken,
+    AlreadyYours,
     IllegalTransition,
     InvalidInput,
     NoCandidate,
@@ -40,6 +41,7 @@ from community.tickets.states import Step
 
 __all__ = [
     "AlreadyTaken",
+    "AlreadyYours",
     "Callback",
     "FilingResult",
     "IllegalTransition",

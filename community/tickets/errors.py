@@ -74,6 +74,12 @@ class AlreadyTaken(IllegalTransition):
         return {**super().params(language), "name": self.winner_name}
 
 
+class AlreadyYours(AlreadyTaken):
+    """The one pressing Accept is the one who accepted it earlier (a double tap, an old card)."""
+
+    key = "ticket.error.yours"
+
+
 class StaleVersion(TicketError):
     """The button (or form) was made for an older version of the ticket."""
 

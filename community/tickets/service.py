@@ -29,6 +29,7 @@ from community.people.models import Person, Role, VolunteerProfile
 from community.tickets import notify, routing
 from community.tickets.errors import (
     AlreadyTaken,
+    AlreadyYours,
     InvalidInput,
     NoCandidate,
     NotAllowed,
@@ -245,9 +246,11 @@ def _winner(session: Session, ticket: Ticket) -> tuple[int | None, str]:
     return actor_id, person.display_name if person else ""
 
 
-def _taken(session: Session, ticket: Ticket) -> AlreadyTaken:
+def _taken(session: Session, ticket: Ticket, actor: Person | None) -> AlreadyTaken:
     winner_id, name = _winner(session, ticket)
-    return AlreadyTaken(ticket.ref, ticket.state, winner_id, name)
+    # Telling a volunteer that a task "has been taken by" themselves reads like someone else has it.
+    error = AlreadyYours if actor is not None and winner_id == actor.id else AlreadyTaken
+    return error(ticket.ref, ticket.state, winner_id, name)
 
 
 def _change(
@@ -284,7 +287,7 @@ def _change(
     if result.rowcount != 1:
         session.refresh(ticket)
         if step is Step.ACCEPT and ticket.state in (S.ACCEPTED, S.RESOLVED, S.CLOSED):
-            raise _taken(session, ticket)
+            raise _taken(session, ticket, actor)
         if ticket.version != expected:
             raise StaleVersion(ticket.ref, expected, ticket.version, ticket.state)
         next_state(step, ticket.state, ticket.ref)
@@ -668,10 +671,10 @@ def accept(
         if _was_asked(session, ticket, actor):
             session.refresh(ticket)
             if ticket.state in taken:
-                raise _taken(session, ticket)
+                raise _taken(session, ticket, actor)
         raise NotAllowed(ticket.ref, Step.ACCEPT.value, actor.id)
     if ticket.state in taken:
-        raise _taken(session, ticket)
+        raise _taken(session, ticket, actor)
     category = category_of(session, ticket)
     level = max(ticket.escalation_level, _level_of(actor, ticket))
     previous_owner = ticket.owner_id

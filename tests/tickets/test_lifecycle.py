@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from community import i18n
 from community.database import Database
 from community.outbox.models import OutboxMessage
 from community.tickets import (
     AlreadyTaken,
+    AlreadyYours,
     IllegalTransition,
     InvalidInput,
     NoCandidate,
@@ -172,6 +174,19 @@ def test_second_accept_is_already_taken_and_names_the_winner(db: Database, world
     assert t.owner_id == world.id("gm_g1") and t.escalation_level == 1
     # the volunteer it was sent to is told someone else has it
     assert "Grid Member One" in last_message(db, world.id("v_m1_a"), "ticket.taken").payload["text"]
+
+
+@pytest.mark.parametrize("language", ["zh-Hans", "en", "ja"])
+def test_accepting_ones_own_ticket_again_says_it_is_already_yours(
+    db: Database, world: World, language: str
+) -> None:
+    t = file(db, world, "alice", "streetlight", IN_M1).ticket
+    with db.session() as s:
+        accept(s, t.id, world.person(s, "v_m1_a"), 2, now=later(1))
+    with db.session() as s, pytest.raises(AlreadyYours) as err:
+        accept(s, t.id, world.person(s, "v_m1_a"), 2, now=later(2))
+    assert err.value.localized(language) == i18n.t("ticket.error.yours", language, ref=t.ref)
+    assert ticket(db, t.id).owner_id == world.id("v_m1_a")
 
 
 def test_who_may_accept(db: Database, world: World) -> None:
