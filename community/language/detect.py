@@ -248,7 +248,9 @@ _HINTS: Final[dict[str, frozenset[str]]] = {
         some open close closed ticket tickets toilets bathroom restroom price cost costs parking
         lost help thank morning evening night tonight today tomorrow need want nearby have has of
         to and for at in on me us get go way far walk long time good great nice bring inside
-        goodbye excuse hello helo hi hey thanks thx thank bye""".split()
+        goodbye excuse hello helo hi hey thanks thx thank bye
+        someone somebody collapsed fainted fell fire smoke child kid son daughter missing bleeding
+        breathing broken light lamp street police ambulance hurt injured emergency report problem""".split()
     ),
     "fr": frozenset(
         """le la les un de que est où je j'ai vous nous merci bonjour bonsoir salut revoir désolé

@@ -254,3 +254,11 @@ def test_normalise_code(code: str, expected: str) -> None:
 def test_curated_languages() -> None:
     assert CURATED == ("zh-Hans", "zh-Hant", "en", "ja", "ko")
     assert set(CURATED) <= set(SUPPORTED)
+
+
+@pytest.mark.parametrize(
+    "text", ["man fell down", "child missing", "my kid is missing", "street light broken"]
+)
+def test_a_short_english_alarm_after_chinese_is_answered_in_english(text: str) -> None:
+    # A companion takes over the phone, or the tourist switches: an alarm is answered in its own language.
+    assert detect(text, previous="zh-Hans").language == "en"
