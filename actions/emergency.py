@@ -42,7 +42,7 @@ LOCATION_FOLLOWS_ALERT = timedelta(minutes=30)
 
 
 def emergency_categories(session: Session) -> list[IssueCategory]:
-    query = select(IssueCategory).where(IssueCategory.active, IssueCategory.code.in_(EMERGENCY_CATEGORIES))
+    query = select(IssueCategory).where(IssueCategory.active, IssueCategory.emergency)
     return list(session.scalars(query))
 
 

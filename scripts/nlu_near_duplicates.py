@@ -20,12 +20,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.nlu.test_training_data import BLIND, HELD_OUT, TRAINING, examples, file_id, files, plain_text  # noqa: E402
+from tests.nlu.test_training_data import (  # noqa: E402
+    BLIND,
+    HELD_OUT,
+    TRAINING,
+    examples,
+    file_id,
+    files,
+    parse_examples,
+    plain_text,
+)
 
 SIMILARITY = 0.8
 
@@ -34,14 +41,7 @@ def lines_at(revision: str, path: Path) -> set[str]:
     source = subprocess.run(
         ["git", "show", f"{revision}:{path.relative_to(ROOT)}"], capture_output=True, text=True, cwd=ROOT
     ).stdout
-    if not source:
-        return set()
-    return {
-        line[2:].strip()
-        for block in yaml.safe_load(source)["nlu"]
-        for line in block["examples"].splitlines()
-        if line.strip()
-    }
+    return {line for _, line in parse_examples(source, path.name)} if source else set()
 
 
 def nearly_equal(a: str, b: str) -> bool:

@@ -50,14 +50,23 @@ def landmark_ids() -> frozenset[str]:
 
 def examples(path: Path) -> list[tuple[str, str]]:
     """(label, example) pairs of one Rasa NLU file; the label is the intent or `faq/<topic>`."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return parse_examples(path.read_text(encoding="utf-8"), path.name)
+
+
+def parse_examples(source: str, name: str) -> list[tuple[str, str]]:
+    """(label, example) pairs of the text of a Rasa NLU file called `name` (for messages)."""
     pairs = []
-    for block in document["nlu"]:
+    for block in yaml.safe_load(source)["nlu"]:
         for line in block["examples"].splitlines():
             if line.strip():
-                assert line.startswith("- "), f"{path.name}: {block['intent']}: not a list item: {line!r}"
+                assert line.startswith("- "), f"{name}: {block['intent']}: not a list item: {line!r}"
                 pairs.append((block["intent"], line[2:].strip()))
     return pairs
+
+
+def example_text(example: str) -> str:
+    """The message text of an example: entity annotations replaced by the words they annotate."""
+    return ANNOTATION.sub(lambda match: match["text"], example)
 
 
 _to_simplified = opencc.OpenCC("t2s")
@@ -65,8 +74,7 @@ _to_simplified = opencc.OpenCC("t2s")
 
 def plain_text(example: str) -> str:
     """What a reader sees: no annotations, Simplified, lower case, no punctuation or spaces (emoji kept)."""
-    text = ANNOTATION.sub(lambda match: match["text"], example)
-    text = _to_simplified.convert(unicodedata.normalize("NFKC", text)).casefold()
+    text = _to_simplified.convert(unicodedata.normalize("NFKC", example_text(example))).casefold()
     return "".join(char for char in text if unicodedata.category(char)[0] in "LNS")
 
 
