@@ -175,6 +175,15 @@ def landmark_entity(session: Session, tracker: Tracker) -> str | None:
     )
 
 
+def landmark_named(session: Session, tracker: Tracker) -> str | None:
+    """The landmark the model tagged, else one the message names ("someone collapsed near the pagoda" with no
+    tag): where someone needs help or a service now, a place in the words beats asking for a location."""
+    if code := landmark_entity(session, tracker):
+        return code
+    landmarks = list(session.scalars(select(Landmark).where(Landmark.active)))
+    return landmark_in_text(str(tracker.latest_message.get("text") or ""), landmarks)
+
+
 def category_entity(session: Session, tracker: Tracker) -> str | None:
     """The code of the issue category the model tagged in the latest message (see landmark_entity)."""
     spans = entity_spans(tracker, "issue_category")

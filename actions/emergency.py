@@ -18,7 +18,7 @@ from actions.common import (
     category_in_text,
     database,
     fresh_location_of,
-    landmark_entity,
+    landmark_named,
     language_of,
     location_of,
     metadata,
@@ -67,7 +67,7 @@ class ActionEmergency(Action):
                     # "着火了" with no tag: the words still say fire, and fire goes to other people.
                     found = category_in_text(text, emergency_categories(session))
                 category = found if found in EMERGENCY_CATEGORIES else "first_aid"
-                landmark = landmark_entity(session, tracker)
+                landmark = landmark_named(session, tracker)
                 where = landmark_location(session, landmark) or where
                 start = where or landmark_location(session, FALLBACK_LANDMARK)
                 if start is not None:

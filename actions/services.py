@@ -16,7 +16,7 @@ from actions.common import (
     entity_value,
     inline_text,
     label_for,
-    landmark_entity,
+    landmark_named,
     language_of,
     location_of,
     mentions,
@@ -110,7 +110,7 @@ class ActionFindService(Action):
             await say(dispatcher, tracker, "service.ask_type", buttons=buttons)
             return []
         with database().session() as session:
-            where = landmark_location(session, landmark_entity(session, tracker)) or location_of(tracker)
+            where = landmark_location(session, landmark_named(session, tracker)) or location_of(tracker)
             if where is None:
                 await ask_for_location(
                     dispatcher,

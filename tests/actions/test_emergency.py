@@ -19,6 +19,7 @@ from tests.actions.support import (
     CURATED,
     USER_KEY,
     customs,
+    haversine_m,
     make_tracker,
     people_with_role,
     roster_key,
@@ -28,6 +29,8 @@ from tests.actions.support import (
 
 # At the Love Station, in the Xiaomatou Street micro-grid (red_3) of the Old Street Red Grid.
 AT_LOVE_STATION = (32.2098, 119.4312)
+# Landmark zhaoguan_pagoda (knowledge/grids.yml).
+PAGODA = (32.21, 119.429)
 
 
 def red_3_first_aid_team(knowledge: KnowledgeBase) -> dict[str, int]:
@@ -178,6 +181,23 @@ async def test_emergency_at_a_named_landmark(kb: Database, dispatcher: Collectin
     assert ticket.landmark_code == "east_entrance"
     assert (ticket.lat, ticket.lon) == (32.21, 119.4352)
     assert ticket.micro_grid_code == "red_4"
+
+
+async def test_a_landmark_the_model_did_not_tag_is_read_from_the_words(
+    kb: Database, dispatcher: CollectingDispatcher
+) -> None:
+    tracker = make_tracker("someone collapsed near the pagoda!", intent="emergency", language="en")
+
+    await ActionEmergency().run(dispatcher, tracker, {})
+
+    [ticket] = tickets_in(kb)
+    assert ticket.landmark_code == "zhaoguan_pagoda"
+    assert (ticket.lat, ticket.lon) == PAGODA
+    assert ticket.category_code == "first_aid"
+    # The nearest first-aid point is measured from the pagoda, not from the Love Station fallback.
+    [venue] = customs(dispatcher, "venue")
+    assert venue["distance_m"] == round(haversine_m(*PAGODA, venue["latitude"], venue["longitude"]))
+    assert not customs(dispatcher, "location_request")
 
 
 @pytest.mark.parametrize("category", ["missing_person", "fire"])

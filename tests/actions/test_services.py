@@ -138,6 +138,22 @@ async def test_a_named_landmark_wins_over_the_last_location(
     assert customs(dispatcher, "venue")[0]["title"] == "Public Toilet (East Entrance)"
 
 
+async def test_a_landmark_the_model_did_not_tag_is_read_from_the_words(
+    kb: Database, dispatcher: CollectingDispatcher
+) -> None:
+    tracker = make_tracker(
+        "any toilet near the pagoda?",
+        intent="find_service",
+        entities={"service_type": ("toilet", "toilet")},
+        language="en",
+    )
+
+    await ActionFindService().run(dispatcher, tracker, {})
+
+    assert customs(dispatcher, "venue")[0]["title"] == "Public Toilet (Zhaoguan Pagoda)"
+    assert not customs(dispatcher, "location_request")
+
+
 async def test_without_a_location_asks_for_one(kb: Database, dispatcher: CollectingDispatcher) -> None:
     tracker = make_tracker("厕所在哪", intent="find_service", entities={"service_type": ("toilet", "厕所")})
 
