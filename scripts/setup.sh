@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything the assistant needs, and is fast when nothing changed:
 #   .venv       Python 3.11, the project with its dev extras  (reinstalled only when pyproject.toml changed)
-#   .venv-rasa  Python 3.10, Rasa 3.6.21                      (reinstalled only when nlu/requirements-rasa.txt changed)
+#   .venv-rasa  Python 3.10, Rasa 3.6.21                      (reinstalled only when nlu/requirements-rasa*.txt changed)
 #   nlu/models  the trained model                             (retrained only when nlu/ changed)
 #   the database migrated and the knowledge base loaded.
 # Usage: scripts/setup.sh [--no-train] [--no-data]
@@ -56,18 +56,19 @@ Install one, for example:   pyenv install 3.10.13      or      apt install pytho
 then run this command again.
 MSG
   exit 1; }
-want=$(stamp nlu/requirements-rasa.txt)
+want=$(stamp nlu/requirements-rasa.txt nlu/requirements-rasa-nodeps.txt)
 if [ ! -x .venv-rasa/bin/rasa ] || [ "$(cat .venv-rasa/.setup-stamp 2>/dev/null)" != "$want" ]; then
   say "installing Rasa into .venv-rasa (Python 3.10; the first time takes a few minutes)"
   [ -x .venv-rasa/bin/python ] || "$PY310" -m venv .venv-rasa
   .venv-rasa/bin/pip install --quiet --upgrade 'pip<24.1'
   .venv-rasa/bin/pip install --quiet -r nlu/requirements-rasa.txt
+  .venv-rasa/bin/pip install --quiet --no-deps -r nlu/requirements-rasa-nodeps.txt
   echo "$want" > .venv-rasa/.setup-stamp
 fi
 
 # --- the model ------------------------------------------------------------------------------------------
 if [ "$TRAIN" = 1 ]; then
-  want=$(stamp nlu/config.yml nlu/domain.yml $(find nlu/data nlu/xijin_nlu -type f -name '*.y*ml' -o -type f -name '*.py' | sort))
+  want=$(stamp nlu/config.yml nlu/domain.yml nlu/requirements-rasa.txt nlu/requirements-rasa-nodeps.txt $(find nlu/data nlu/xijin_nlu -type f -name '*.y*ml' -o -type f -name '*.py' | sort))
   if [ ! -f nlu/models/xijin.tar.gz ] || [ "$(cat nlu/models/.fingerprint 2>/dev/null)" != "$want" ]; then
     say "training the model (nlu/ changed)"
     ( cd nlu && RASA_TELEMETRY_ENABLED=false PYTHONPATH="$ROOT/nlu" ACTION_SERVER_URL=http://127.0.0.1:5055/webhook \

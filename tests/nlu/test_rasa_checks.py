@@ -19,13 +19,14 @@ from tests.nlu.test_training_data import LANGUAGES, example_text, examples
 NLU = PROJECT_ROOT / "nlu"
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 MODEL = NLU / "models" / "xijin.tar.gz"
-# Intent accuracy on the held-out split. The target of issue #5 is 0.95 in every language; the model measured
-# 0.907 (ja) to 0.968 (en) when this was written, and 0.97–0.99 on the blind split (docs/nlu-pipelines.md).
-# These floors hold that level — a language that drops below fails — until the target is reached in every
-# language and the held-out floor can be raised to it.
+# Intent accuracy on the held-out split. The target of issue #5 is 0.95 in every language; the model CI trains
+# measured 0.949 (ja) to 0.958 (zh-Hans) when this was written, and 0.977–1.0 on the blind split
+# (docs/nlu-pipelines.md, section 5). The floors sit ~2 points below, because one seed more or less moves a
+# language by that much: a language that drops below them has really got worse. Raise the held-out floor to
+# the target once every language is clearly above it.
 TARGET_ACCURACY = 0.95
-MIN_ACCURACY = 0.88
-MIN_BLIND_ACCURACY = 0.93
+MIN_ACCURACY = 0.93
+MIN_BLIND_ACCURACY = 0.95
 # Rasa 3.6 warns about any retrieval intent listed in the domain ("duplicated across domain files") because it
 # merges the NLU data's retrieval intents into the domain; leaving `faq` out makes the rules invalid instead.
 KNOWN_RASA_WARNINGS = (re.compile(r"duplicated intents have been found across multiple domain files: faq$"),)
