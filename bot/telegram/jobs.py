@@ -15,7 +15,14 @@ from telegram.ext import ContextTypes
 from telegram.warnings import PTBDeprecationWarning
 
 from community.database import Database, utcnow
-from community.outbox.service import ClaimedMessage, claim, mark_blocked, mark_failed, mark_sent
+from community.outbox.service import (
+    ClaimedMessage,
+    claim,
+    mark_blocked,
+    mark_failed,
+    mark_sent,
+    prune_processed_updates,
+)
 from community.tickets.escalation import escalate_overdue
 
 logger = logging.getLogger(__name__)
@@ -120,6 +127,10 @@ async def relay_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     database: Database = context.application.bot_data["assistant"].database
-    escalated = await asyncio.to_thread(escalate_overdue, database, utcnow())
+    now = utcnow()
+    escalated = await asyncio.to_thread(escalate_overdue, database, now)
     if escalated:
         logger.info("escalated %d overdue tickets", len(escalated))
+    forgotten = await asyncio.to_thread(prune_processed_updates, database, now)
+    if forgotten:
+        logger.info("forgot %d old Telegram update ids", forgotten)

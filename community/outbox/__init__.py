@@ -10,6 +10,7 @@ from community.outbox.service import (
     mark_failed,
     mark_sent,
     pending_count,
+    prune_processed_updates,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "mark_failed",
     "mark_sent",
     "pending_count",
+    "prune_processed_updates",
 ]

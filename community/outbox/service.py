@@ -13,17 +13,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from community.database import Database, utcnow
-from community.outbox.models import OutboxMessage, OutboxStatus
+from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
 from community.people.models import Person
 
 DEFAULT_MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 3600.0
 ERROR_MAX_CHARS = 2000
+# Telegram redelivers a webhook update for a day at most; a week of remembered update ids is ample, and
+# without pruning the table grows by one row per message forever.
+PROCESSED_UPDATES_KEPT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -234,3 +237,12 @@ def pending_count(session: Session) -> int:
         )
         or 0
     )
+
+
+def prune_processed_updates(
+    database: Database, now: datetime, kept: timedelta = PROCESSED_UPDATES_KEPT
+) -> int:
+    """Forgets the update ids recorded before `now - kept`; returns how many."""
+    with database.session() as session:
+        result = session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.at < now - kept))
+        return int(result.rowcount or 0)

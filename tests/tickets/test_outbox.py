@@ -17,8 +17,9 @@ from community.outbox import (
     mark_failed,
     mark_sent,
     pending_count,
+    prune_processed_updates,
 )
-from community.outbox.models import OutboxMessage, OutboxStatus
+from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
 from community.people.models import Person
 from tests.tickets.world import T0, World, later
 
@@ -188,3 +189,15 @@ def test_two_relays_never_hold_the_same_message(db: Database, world: World) -> N
         thread.join()
     assert not set(got[0]) & set(got[1])
     assert len(got[0]) + len(got[1]) == 30
+
+
+def test_update_ids_older_than_a_week_are_forgotten(db: Database) -> None:
+    with db.session() as s:
+        s.add(ProcessedUpdate(source="telegram", update_id=1, at=T0 - timedelta(days=8)))
+        s.add(ProcessedUpdate(source="telegram", update_id=2, at=T0 - timedelta(days=6)))
+
+    assert prune_processed_updates(db, T0) == 1
+    assert prune_processed_updates(db, T0) == 0
+
+    with db.session() as s:
+        assert list(s.scalars(select(ProcessedUpdate.update_id))) == [2]
