@@ -60,6 +60,7 @@ def build_application(
             jobs.relay_job, interval=settings.outbox_interval_seconds, first=1
         )
         application.job_queue.run_repeating(jobs.sweep_job, interval=settings.sweep_interval_seconds, first=5)
+        application.job_queue.run_repeating(jobs.prune_job, interval=24 * 3600, first=60)
     return application
 
 

@@ -127,10 +127,14 @@ async def relay_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     database: Database = context.application.bot_data["assistant"].database
-    now = utcnow()
-    escalated = await asyncio.to_thread(escalate_overdue, database, now)
+    escalated = await asyncio.to_thread(escalate_overdue, database, utcnow())
     if escalated:
         logger.info("escalated %d overdue tickets", len(escalated))
-    forgotten = await asyncio.to_thread(prune_processed_updates, database, now)
+
+
+async def prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Daily, not with the sweep: the ids are kept for a week, so a minute's precision buys nothing."""
+    database: Database = context.application.bot_data["assistant"].database
+    forgotten = await asyncio.to_thread(prune_processed_updates, database, utcnow())
     if forgotten:
         logger.info("forgot %d old Telegram update ids", forgotten)

@@ -24,7 +24,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-_KANA = re.compile("[\u3040-\u30ff\uff66-\uff9f]")
+from xijin_nlu.segment import KANA
+
+_KANA = re.compile(f"[{KANA}]")
 _MASK = 0xFFFFFFFFFFFFFFFF
 
 

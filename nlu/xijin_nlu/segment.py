@@ -21,10 +21,11 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 # One character of a CJK script: Han (incl. extension A and compatibility), kana, Hangul syllables/jamo.
+KANA = "\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f"  # hiragana, katakana, half-width katakana
 _CJK_CHAR = (
     "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # Han
-    "\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f"  # hiragana, katakana, half-width katakana
-    "\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"  # Hangul
+    + KANA
+    + "\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"  # Hangul
 )
 _PIECE = re.compile(rf"[{_CJK_CHAR}]|[^\W{_CJK_CHAR}_]+(?:['’][^\W{_CJK_CHAR}_]+)*", re.UNICODE)
 _HAN_FIRST, _HAN_LAST = "\u3400", "\ufaff"
