@@ -6,6 +6,7 @@ Languages without curated texts get English here; callers that can translate do 
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,36 @@ def t(key: str, language: str, /, **params: Any) -> str:
     (`chat.language_other` has `{language}`)."""
     texts = catalogue()[key]
     template = texts.get(language) or texts[FALLBACK_LANGUAGE]
-    return template.format(**params) if params else template
+    text = template.format(**params) if params else template
+    return korean_particles(text) if language == "ko" else text
+
+
+# A Korean particle depends on the sound before it: 화장실을 but 화장대를. Templates write both forms,
+# "{type}을(를)"; once the placeholder is filled, the one that fits the word is kept.
+_KOREAN_PAIRS = {
+    "을(를)": ("을", "를"),
+    "이(가)": ("이", "가"),
+    "은(는)": ("은", "는"),
+    "과(와)": ("과", "와"),
+    "으로(로)": ("으로", "로"),
+}
+_KOREAN_PAIR = re.compile(r"([\uac00-\ud7a3])(" + "|".join(re.escape(p) for p in _KOREAN_PAIRS) + ")")
+_RIEUL = 8  # the final consonant ㄹ takes 로, not 으로 (지하철로)
+
+
+def korean_particles(text: str) -> str:
+    """Resolves "을(를)"-style pairs after a Hangul syllable by its final consonant; after anything else
+    (a Latin name, a digit) the pair stays, which is still correct Korean."""
+
+    def choose(match: re.Match[str]) -> str:
+        syllable, pair = match.group(1), match.group(2)
+        final = (ord(syllable) - 0xAC00) % 28
+        with_final, without_final = _KOREAN_PAIRS[pair]
+        if pair == "으로(로)" and final == _RIEUL:
+            return syllable + without_final
+        return syllable + (with_final if final else without_final)
+
+    return _KOREAN_PAIR.sub(choose, text)
 
 
 def pick(texts: dict[str, str], language: str) -> str:
