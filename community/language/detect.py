@@ -451,6 +451,12 @@ def _detect_chinese(text: str, previous: str | None) -> Detection:
     return Detection("zh-Hans", AMBIGUOUS_CHINESE_CONFIDENCE, SCRIPT)
 
 
+def _unanimous_language(words: list[str]) -> str | None:
+    """The one candidate language every word belongs to, when each word belongs to that one only."""
+    languages = {language for word in words for language in _HINT_LANGUAGES.get(word, ("?", "??"))}
+    return languages.pop() if len(languages) == 1 else None
+
+
 def _detect_latin(profile: _Profile, cleaned: str, previous: str | None) -> Detection:
     text = profile.latin_text
     if _VIETNAMESE_RE.search(text):
@@ -476,5 +482,10 @@ def _detect_latin(profile: _Profile, cleaned: str, previous: str | None) -> Dete
     odds = _hint_odds(profile.latin_words, cleaned.lower(), previous)
     language, probability = _combine(statistics, odds, len(profile.latin_words))[0]
     if probability < CONFIDENCE_THRESHOLD:
+        unanimous = _unanimous_language(content)
+        if unanimous is not None:
+            # Every word is a chat word of one language and of no other ("someone collapsed"), but too few
+            # n-grams for langdetect, which reads that one as Italian: the words decide.
+            return Detection(unanimous, 0.85, LEXICON)
         return _kept(previous)
     return Detection(language, round(probability, 3), LANGDETECT)

@@ -257,8 +257,16 @@ def test_curated_languages() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["man fell down", "child missing", "my kid is missing", "street light broken"]
+    "text",
+    ["man fell down", "child missing", "my kid is missing", "street light broken", "someone collapsed"],
 )
 def test_a_short_english_alarm_after_chinese_is_answered_in_english(text: str) -> None:
     # A companion takes over the phone, or the tourist switches: an alarm is answered in its own language.
     assert detect(text, previous="zh-Hans").language == "en"
+
+
+def test_words_of_one_language_only_decide_what_langdetect_cannot() -> None:
+    # langdetect reads "someone collapsed" as Italian; both words are English chat words and nothing else.
+    assert detect("someone collapsed", previous="zh-Hans") == Detection("en", 0.85, "lexicon")
+    # Words shared by several languages (la: fr, es, it) are no such evidence.
+    assert detect("ok ok la", previous="ko").language == "ko"
