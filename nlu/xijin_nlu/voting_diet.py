@@ -14,13 +14,10 @@ from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
+from rasa.shared.nlu.constants import INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 
-from xijin_nlu.votes import average_rankings
-
-# Where each member leaves its own ranking for the members after it; not part of the parse result.
-VOTES = "xijin_intent_votes"
+from xijin_nlu.voting import cast_vote, take_earlier_vote
 
 
 @DefaultV1Recipe.register(
@@ -35,17 +32,8 @@ class VotingDIETClassifier(DIETClassifier):
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            # The classifier before the first member is a plain DIETClassifier: its ranking is the first vote.
-            if message.get(VOTES) is None and message.get(INTENT_RANKING_KEY):
-                message.set(VOTES, [message.get(INTENT_RANKING_KEY)])
+            take_earlier_vote(message)
         messages = super().process(messages)
         for message in messages:
-            own = message.get(INTENT_RANKING_KEY) or []
-            if not own:
-                continue
-            votes = [*(message.get(VOTES) or []), own]
-            message.set(VOTES, votes)
-            ranking = average_rankings(votes)
-            message.set(INTENT, dict(ranking[0]), add_to_output=True)
-            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            cast_vote(message, message.get(INTENT_RANKING_KEY) or [])
         return messages

@@ -47,3 +47,19 @@ def test_ties_are_broken_by_name_whatever_the_order_of_the_members() -> None:
 
 def test_no_members_no_ranking() -> None:
     assert average_rankings([]) == []
+
+
+def test_a_weighted_vote_counts_as_that_many_members() -> None:
+    # Three members say deny, one says affirm; weighted 3, the one weighs as much as the three together.
+    deny = ranking(deny=0.8, affirm=0.2)
+    mean = average_rankings([deny, deny, deny, ranking(affirm=0.9, deny=0.1)], weights=[1, 1, 1, 3])
+
+    assert [entry["name"] for entry in mean] == ["affirm", "deny"]
+    assert mean[0]["confidence"] == pytest.approx((3 * 0.2 + 3 * 0.9) / 6)
+
+
+def test_weights_must_match_the_rankings() -> None:
+    with pytest.raises(ValueError, match="one positive weight per ranking"):
+        average_rankings([ranking(affirm=1.0)], weights=[1, 2])
+    with pytest.raises(ValueError, match="one positive weight per ranking"):
+        average_rankings([ranking(affirm=1.0)], weights=[0])
