@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -16,6 +17,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from community.database import Database, utcnow
 from community.outbox.service import (
+    PARTS_SENT,
     ClaimedMessage,
     claim,
     mark_blocked,
@@ -40,26 +42,58 @@ def _markup(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
     )
 
 
-async def deliver(bot: Bot, chat_id: int, payload: dict[str, Any]) -> None:
-    """One notification: photos first (the task's evidence), then the place, then the text with buttons."""
-    photos = list(payload.get("photos") or [])
-    for file_id in photos[:3]:
-        await bot.send_photo(chat_id, photo=file_id)
-    place = payload.get("venue") or payload.get("location")
-    if place:
-        if place.get("title"):
-            await bot.send_venue(
-                chat_id,
-                latitude=place["latitude"],
-                longitude=place["longitude"],
-                title=place["title"][:256],
-                address=(place.get("address") or "")[:256],
+class Delivery:
+    """One notification: photos first (the task's evidence), then the place, then the text with buttons.
+
+    `sent` counts the parts that went out, including those of earlier tries (payload[PARTS_SENT]); after an
+    error it says where the next try starts."""
+
+    def __init__(self, bot: Bot, chat_id: int, payload: dict[str, Any]) -> None:
+        self.bot, self.chat_id, self.payload = bot, chat_id, payload
+        self.sent = int(payload.get(PARTS_SENT) or 0)
+
+    def _parts(self) -> list[Callable[[], Awaitable[Any]]]:
+        bot, chat_id, payload = self.bot, self.chat_id, self.payload
+        parts: list[Callable[[], Awaitable[Any]]] = [
+            partial(bot.send_photo, chat_id, photo=file_id)
+            for file_id in list(payload.get("photos") or [])[:3]
+        ]
+        place = payload.get("venue") or payload.get("location")
+        if place and place.get("title"):
+            parts.append(
+                partial(
+                    bot.send_venue,
+                    chat_id,
+                    latitude=place["latitude"],
+                    longitude=place["longitude"],
+                    title=place["title"][:256],
+                    address=(place.get("address") or "")[:256],
+                )
             )
-        else:
-            await bot.send_location(chat_id, latitude=place["latitude"], longitude=place["longitude"])
-    await bot.send_message(
-        chat_id, payload["text"], parse_mode=payload.get("parse_mode"), reply_markup=_markup(payload)
-    )
+        elif place:
+            parts.append(
+                partial(bot.send_location, chat_id, latitude=place["latitude"], longitude=place["longitude"])
+            )
+        parts.append(
+            partial(
+                bot.send_message,
+                chat_id,
+                payload["text"],
+                parse_mode=payload.get("parse_mode"),
+                reply_markup=_markup(payload),
+            )
+        )
+        return parts
+
+    async def run(self) -> None:
+        for part in self._parts()[self.sent :]:
+            await part()
+            self.sent += 1
+
+
+async def deliver(bot: Bot, chat_id: int, payload: dict[str, Any]) -> None:
+    """Sends a whole notification (see Delivery)."""
+    await Delivery(bot, chat_id, payload).run()
 
 
 def _retry_seconds(exc: RetryAfter) -> float:
@@ -90,13 +124,26 @@ async def relay_once(
     claimed = await asyncio.to_thread(claim, database, BATCH, now, LEASE_SECONDS)
     for message in claimed:
         chat_id = _chat_of(message)
+        if chat_id is None:
+            await asyncio.to_thread(
+                mark_failed, database, message.id, "recipient has no Telegram chat", clock(), None, True
+            )
+            counts["failed"] += 1
+            continue
+        delivery = Delivery(bot, chat_id, message.payload)
         try:
-            if chat_id is None:
-                raise BadRequest("recipient has no Telegram chat")
-            await deliver(bot, chat_id, message.payload)
+            await delivery.run()
         except RetryAfter as exc:
             # Flood control: this message waits as long as Telegram says (not the back-off), the rest go on.
-            await asyncio.to_thread(mark_failed, database, message.id, str(exc), clock(), _retry_seconds(exc))
+            await asyncio.to_thread(
+                mark_failed,
+                database,
+                message.id,
+                str(exc),
+                clock(),
+                _retry_seconds(exc),
+                parts_sent=delivery.sent,
+            )
             counts["failed"] += 1
             continue
         except Forbidden as exc:
@@ -110,7 +157,9 @@ async def relay_once(
             counts["failed"] += 1
             continue
         except TelegramError as exc:
-            await asyncio.to_thread(mark_failed, database, message.id, str(exc), clock())
+            await asyncio.to_thread(
+                mark_failed, database, message.id, str(exc), clock(), parts_sent=delivery.sent
+            )
             counts["failed"] += 1
             continue
         await asyncio.to_thread(mark_sent, database, message.id, clock())

@@ -24,6 +24,8 @@ DEFAULT_MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 3600.0
 ERROR_MAX_CHARS = 2000
+# The payload key where a notification remembers how many of its parts were delivered (bot/telegram/jobs.py).
+PARTS_SENT = "parts_sent"
 # Telegram redelivers a webhook update for a day at most; a week of remembered update ids is ample, and
 # without pruning the table grows by one row per message forever.
 PROCESSED_UPDATES_KEPT = timedelta(days=7)
@@ -183,10 +185,13 @@ def mark_failed(
     permanent: bool = False,
     *,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    parts_sent: int | None = None,
 ) -> str:
     """Record a failed try; returns the message's new status (pending again, or dead).
 
     Telegram's own retry_after (a 429) wins over the back-off: it knows when it will take the message.
+    `parts_sent`: how many parts of a notification of several (photos, place, text) reached the recipient
+    before the failure; kept in the payload, so that the next try sends only the rest.
     """
     with database.session() as session:
         message = session.get(OutboxMessage, message_id, with_for_update=database.is_postgres)
@@ -197,6 +202,8 @@ def mark_failed(
         message.attempts = attempts
         message.last_error = error[:ERROR_MAX_CHARS]
         message.claimed_until = None
+        if parts_sent:
+            message.payload = {**message.payload, PARTS_SENT: parts_sent}
         if permanent or attempts >= max_attempts:
             message.status = OutboxStatus.DEAD
         else:

@@ -49,11 +49,13 @@ class Call:
 
 @dataclass
 class FakeTelegram(BaseRequest):
-    """A recording request layer. `blocked` chats answer 403; `flood` chats answer 429 once per entry."""
+    """A recording request layer. `blocked` chats answer 403; `flood` chats answer 429 once per entry, and
+    `flood_on` (chat, method) pairs likewise, for a notification cut off after its first parts."""
 
     calls: list[Call] = field(default_factory=list)
     blocked: set[int] = field(default_factory=set)
     flood: dict[int, int] = field(default_factory=dict)  # chat id → retry_after seconds, for the next call
+    flood_on: dict[tuple[int, str], int] = field(default_factory=dict)  # (chat id, method) → retry_after
     _ids: Any = field(default_factory=lambda: itertools.count(1000))
 
     async def initialize(self) -> None:
@@ -82,8 +84,8 @@ class FakeTelegram(BaseRequest):
         chat = call.chat_id
         if chat is not None and chat in self.blocked:
             return 403, _error(403, "Forbidden: bot was blocked by the user")
-        if chat is not None and chat in self.flood:
-            retry = self.flood.pop(chat)
+        if chat is not None and (chat in self.flood or (chat, name) in self.flood_on):
+            retry = self.flood.pop(chat) if chat in self.flood else self.flood_on.pop((chat, name))
             return 429, _error(429, f"Too Many Requests: retry after {retry}", {"retry_after": retry})
         self.calls.append(call)
         return 200, json.dumps({"ok": True, "result": self._result(call)}).encode()

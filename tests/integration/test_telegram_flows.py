@@ -641,6 +641,34 @@ async def test_a_blocked_recipient_does_not_hold_up_the_others_and_a_429_is_retr
     assert any(ticket_1.ref in x for x in telegram.texts_to(blocker))
 
 
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_a_notification_cut_off_midway_sends_only_the_rest_when_retried(
+    application: Application, telegram: FakeTelegram, stack: Stack
+) -> None:
+    await relay(application, stack)
+    reporter = next(_users)
+    spot = landmark("yuntai_pavilion")["location"]
+    ticket = file_directly(stack, reporter, "lighting", (spot["lat"], spot["lon"]), "云台阁的路灯不亮")
+    assert ticket.owner_id is not None
+    with stack.database.session() as session:
+        volunteer = int(session.get(Person, ticket.owner_id).telegram_id)  # type: ignore[union-attr, arg-type]
+
+    telegram.clear()
+    telegram.flood_on[(volunteer, "sendMessage")] = 3
+    counts = await relay_once(application.bot, stack.database)
+    # The task's place went out; its text (with the Accept button) hit flood control.
+    assert counts["failed"] == 1
+    assert len(telegram.to(volunteer, "sendVenue")) == 1
+    assert telegram.to(volunteer, "sendMessage") == []
+
+    later = utcnow() + timedelta(seconds=4)
+    await relay(application, stack, at=later)
+    # The retry sent the text alone: the volunteer sees the place once, and the task once.
+    assert len(telegram.to(volunteer, "sendVenue")) == 1
+    assert len([x for x in telegram.texts_to(volunteer) if ticket.ref in x]) == 1
+    assert find_button(telegram.to(volunteer), f"tk:acc:{ticket.id}:")
+
+
 # --- 8. Rasa stopped in the middle of a conversation --------------------------------------------------------
 
 

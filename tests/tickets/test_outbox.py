@@ -88,6 +88,18 @@ def test_backoff_and_telegram_retry_after(db: Database, world: World) -> None:
     assert message.attempts == 2 and message.next_attempt_at == now + timedelta(seconds=38)
 
 
+
+def test_a_failure_midway_remembers_the_parts_already_delivered(db: Database, world: World) -> None:
+    # The photo and the place reached the volunteer; the text hit flood control. The next try needs to know.
+    (mid,) = _enqueue(db, world, "alice", 1)
+    (claimed,) = claim(db, 1, later(1), 30)
+    assert "parts_sent" not in claimed.payload
+    mark_failed(db, mid, "429 Too Many Requests", later(1), retry_after=3, parts_sent=2)
+    (again,) = claim(db, 1, later(5), 30)
+    assert again.payload["parts_sent"] == 2
+    assert {k: v for k, v in again.payload.items() if k != "parts_sent"} == claimed.payload
+
+
 def test_dead_letter_after_max_attempts(db: Database, world: World) -> None:
     (mid,) = _enqueue(db, world, "alice", 1)
     now = later(1)
