@@ -161,7 +161,8 @@ def cjk_font() -> str | None:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    for line in sorted(listing.splitlines()):
+    # Regular faces first: a family known to matplotlib only in bold makes it warn at every label.
+    for line in sorted(listing.splitlines(), key=lambda line: ("Regular" not in line, line)):
         path = line.split(":", 1)[0].strip()
         if not path:
             continue
