@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse
-from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -56,16 +55,6 @@ class VotingLogisticRegression(LogisticRegressionClassifier):
         first_c = self.config["C"][0] if isinstance(self.config["C"], list) else self.config["C"]
         self.clf.set_params(C=float(first_c))
 
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> VotingLogisticRegression:
-        return cls(config, execution_context.node_name, model_storage, resource)
-
     def _create_X(self, messages: list[Message]) -> scipy.sparse.csr_matrix:
         rows = []
         for message in messages:
@@ -95,7 +84,7 @@ class VotingLogisticRegression(LogisticRegressionClassifier):
         for c in grid:
             model = LogisticRegression(**{**self.clf.get_params(), "C": c})
             scores[c] = float(np.mean(cross_val_score(model, X, y, cv=folds, scoring="accuracy")))
-            # Printed as well as logged: `rasa train --quiet` hides the log, and this is the point of a grid.
+            # Printed, not logged: `rasa train --quiet` hides the log, and these scores are the grid's point.
             print(f"{self.__class__.__name__}: C={c} cross-validated accuracy {scores[c]:.4f}", flush=True)
         return max(grid, key=lambda c: (scores[c], -c))
 
