@@ -18,7 +18,8 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
+    # "heads": independent changes may add migrations on branches of their own; all are applied.
     command.upgrade(alembic_config(url), revision)
 
 
