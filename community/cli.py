@@ -105,7 +105,7 @@ def cmd_tickets_show(args: argparse.Namespace) -> int:
 def add_domain_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
     up = db.add_parser("upgrade", help="apply migrations")
-    up.add_argument("revision", nargs="?", default="head")
+    up.add_argument("revision", nargs="?", default="heads")
     up.set_defaults(func=cmd_db_upgrade)
 
     knowledge = sub.add_parser("knowledge", help="the knowledge base").add_subparsers(
