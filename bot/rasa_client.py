@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
+
+from community.breaker import CircuitBreaker
 
 logger = logging.getLogger(__name__)
 
@@ -23,27 +24,25 @@ class RasaClient:
         *,
         token: str = "",
         timeout_seconds: float = 5.0,
-        open_seconds: float = 15.0,
-        clock: Callable[[], float] = time.monotonic,
+        breaker: CircuitBreaker | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout_seconds = timeout_seconds
-        # After a failure we answer without Rasa for this long, then try again: recovery needs no restart.
-        self.open_seconds = open_seconds
-        self._clock = clock
-        self._open_until = 0.0
+        # Opens when most recent calls failed (not on one slow answer); half-opens by itself after a while, so
+        # the bot leaves its degraded mode without a restart once Rasa answers again.
+        self.breaker = breaker or CircuitBreaker()
         self._client = httpx.AsyncClient(timeout=timeout_seconds, transport=transport)
 
     @property
     def is_open(self) -> bool:
-        return self._clock() < self._open_until
+        return self.breaker.is_open
 
     async def send(self, sender: str, message: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         """Rasa's replies to one user message."""
-        if self.is_open:
-            raise RasaUnavailable("circuit open after a recent failure")
+        if not self.breaker.allow():
+            raise RasaUnavailable("circuit open: most recent calls to Rasa failed")
         try:
             response = await self._client.post(
                 f"{self.base_url}/webhooks/rest/webhook",
@@ -51,15 +50,16 @@ class RasaClient:
             )
             response.raise_for_status()
             replies = response.json()
+        except asyncio.CancelledError:
+            self.breaker.record_cancelled()
+            raise
         except (httpx.HTTPError, ValueError) as exc:
-            self._open_until = self._clock() + self.open_seconds
+            self.breaker.record_failure()
             logger.warning(
-                "Rasa unavailable (%s: %s); degraded answers for %.0fs",
-                type(exc).__name__,
-                exc,
-                self.open_seconds,
+                "Rasa unavailable (%s: %s); circuit %s", type(exc).__name__, exc, self.breaker.state
             )
             raise RasaUnavailable(str(exc)) from exc
+        self.breaker.record_success()
         return list(replies or [])
 
     async def healthy(self) -> bool:

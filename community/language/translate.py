@@ -2,17 +2,16 @@
 
 googletrans scrapes Google Translate's web endpoint: no key, no SLA, rate limits without notice. Everything
 here assumes it will fail: each call has a timeout, calls are capped in number, a circuit breaker stops
-hammering it after repeated failures, and a translation that comes back identical to its input is treated
-as a failure, not trusted silently (with `raise_exception=False` googletrans hands back the input on an
-HTTP error; we set it to True, but an echo can still mean a soft block). Every result goes through a cache.
+hammering it when most recent calls failed, and a translation that comes back identical to its input is
+treated as a failure, not trusted silently (with `raise_exception=False` googletrans hands back the input on
+an HTTP error; we set it to True, but an echo can still mean a soft block). Every result goes through a cache.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
 
@@ -20,6 +19,7 @@ import googletrans
 import httpx
 from googletrans.constants import DEFAULT_CLIENT_SERVICE_URLS
 
+from community.breaker import CircuitBreaker
 from community.language.detect import normalise_code
 
 # The source language of a request that did not say (a cache key, and `Translation.source` when a cached
@@ -66,7 +66,7 @@ class UnsupportedLanguage(TranslationUnavailable, ValueError):
 
 
 class CircuitOpen(TranslationUnavailable):
-    """Too many recent failures; not calling the backend until the breaker half-opens."""
+    """Most recent calls failed; not calling the backend until the breaker half-opens."""
 
 
 @runtime_checkable
@@ -80,70 +80,6 @@ class TranslationCache(Protocol):
     async def get(self, source: str, target: str, text: str) -> str | None: ...
 
     async def put(self, source: str, target: str, text: str, translated: str, backend: str) -> None: ...
-
-
-# --- circuit breaker ------------------------------------------------------------------------------------
-
-
-class CircuitBreaker:
-    """Closed → (N consecutive failures) → open for T seconds → half-open: one trial call.
-
-    A successful trial closes the breaker; a failed one opens it for another T seconds. While the trial is
-    in flight other calls fail fast, so a recovering service is probed once, not by every waiting user.
-    The clock is injectable so tests need not sleep.
-    """
-
-    CLOSED: Final = "closed"
-    OPEN: Final = "open"
-    HALF_OPEN: Final = "half-open"
-
-    def __init__(
-        self,
-        failure_threshold: int = 5,
-        reset_seconds: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if failure_threshold < 1:
-            raise ValueError("failure_threshold must be at least 1")
-        self.failure_threshold = failure_threshold
-        self.reset_seconds = reset_seconds
-        self._clock = clock
-        self._failures = 0
-        self._opened_at: float | None = None
-        self._trial_in_flight = False
-
-    @property
-    def state(self) -> str:
-        if self._opened_at is None:
-            return self.CLOSED
-        if self._clock() - self._opened_at >= self.reset_seconds:
-            return self.HALF_OPEN
-        return self.OPEN
-
-    def before_call(self) -> None:
-        """Raise CircuitOpen unless a call may go through now (and if half-open, claim the one trial)."""
-        state = self.state
-        if state == self.CLOSED:
-            return
-        if state == self.HALF_OPEN and not self._trial_in_flight:
-            self._trial_in_flight = True
-            return
-        raise CircuitOpen("translation backend failing; circuit open")
-
-    def record_success(self) -> None:
-        self._failures = 0
-        self._opened_at = None
-        self._trial_in_flight = False
-
-    def record_failure(self) -> None:
-        self._failures += 1
-        if self._trial_in_flight or self._failures >= self.failure_threshold:
-            self._opened_at = self._clock()
-        self._trial_in_flight = False
-
-    def record_cancelled(self) -> None:
-        """The caller gave up (task cancelled): no verdict on the backend, free the trial slot."""
-        self._trial_in_flight = False
 
 
 # --- backends -------------------------------------------------------------------------------------------
@@ -174,9 +110,7 @@ class GoogleTranslator:
         *,
         timeout_seconds: float = 5.0,
         max_concurrency: int = 4,
-        failure_threshold: int = 5,
-        reset_seconds: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
+        breaker: CircuitBreaker | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         service_urls: Sequence[str] = DEFAULT_CLIENT_SERVICE_URLS,
     ) -> None:
@@ -199,7 +133,8 @@ class GoogleTranslator:
             self._google.client = client
             self._google.token_acquirer.client = client
         self._semaphore = asyncio.Semaphore(max_concurrency)
-        self.breaker = CircuitBreaker(failure_threshold, reset_seconds, clock)
+        # The project's one breaker: opens on a high failure rate, half-opens with one trial after a minute.
+        self.breaker = breaker or CircuitBreaker(open_seconds=60.0)
 
     async def aclose(self) -> None:
         await self._google.client.aclose()
@@ -214,7 +149,8 @@ class GoogleTranslator:
             if code != "auto" and code not in googletrans.LANGUAGES:
                 raise UnsupportedLanguage(f"no Google Translate language for {code!r}")
 
-        self.breaker.before_call()  # fail fast while open, before queueing for the semaphore
+        if not self.breaker.allow():  # fail fast while open, before queueing for the semaphore
+            raise CircuitOpen("translation backend failing; circuit open")
         try:
             async with self._semaphore:
                 result = await asyncio.wait_for(

@@ -30,6 +30,7 @@ from bot.pipeline import Assistant
 from bot.rasa_client import RasaClient
 from bot.telegram.app import webhook_options
 from bot.telegram.jobs import relay_once
+from community.breaker import CircuitBreaker
 from community.database import utcnow
 from community.i18n import t
 from community.language.service import set_translator
@@ -741,7 +742,9 @@ async def test_with_rasa_down_the_bot_answers_with_the_degraded_menu_and_recover
     async with silent_server() as port:
         clock = FakeClock()
         assistant.rasa = RasaClient(
-            f"http://127.0.0.1:{port}", timeout_seconds=0.5, open_seconds=30, clock=clock
+            f"http://127.0.0.1:{port}",
+            timeout_seconds=0.5,
+            breaker=CircuitBreaker(open_seconds=30, clock=clock),
         )
         telegram.clear()
         await feed(application, message_update(tourist, "휴대폰 충전은 어디서 해요?"))
@@ -754,13 +757,17 @@ async def test_with_rasa_down_the_bot_answers_with_the_degraded_menu_and_recover
     ]
     assert callback_data(menu[0]) == ["r:/map", "r:/report_native", "r:/mytickets"]
 
-    # Rasa stopped (nothing listens on its port): the same, and the breaker stops asking it for a while.
-    closed = RasaClient(f"http://127.0.0.1:{free_port()}", timeout_seconds=2, open_seconds=30, clock=clock)
+    # Rasa stopped (nothing listens on its port): the same; one failure does not open the circuit, but once
+    # most of the last calls failed the breaker stops asking Rasa for a while.
+    breaker = CircuitBreaker(open_seconds=30, clock=clock)
+    closed = RasaClient(f"http://127.0.0.1:{free_port()}", timeout_seconds=2, breaker=breaker)
     await assistant.rasa.aclose()
     assistant.rasa = closed
-    telegram.clear()
-    await feed(application, message_update(tourist, "화장실 어디예요?"))
-    assert [plain(x) for x in telegram.texts_to(tourist)] == [t("bot.degraded", "ko")]
+    for attempt in range(breaker.minimum_calls):
+        assert not closed.is_open, attempt
+        telegram.clear()
+        await feed(application, message_update(tourist, "화장실 어디예요?"))
+        assert [plain(x) for x in telegram.texts_to(tourist)] == [t("bot.degraded", "ko")]
     assert closed.is_open
 
     # The menu works: the map …
@@ -790,7 +797,7 @@ async def test_with_rasa_down_the_bot_answers_with_the_degraded_menu_and_recover
     telegram.clear()
     await feed(application, message_update(tourist, "안녕하세요"))
     assert [plain(x) for x in telegram.texts_to(tourist)] == [t("bot.degraded", "ko")]
-    clock.now += closed.open_seconds + 1
+    clock.now += breaker.open_seconds + 1
     telegram.clear()
     await feed(application, message_update(tourist, "안녕하세요"))
     greeting = telegram.texts_to(tourist)

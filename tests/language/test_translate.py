@@ -18,6 +18,7 @@ from googletrans.gtoken import TokenAcquirer
 from community.language import (
     AUTO,
     CachedTranslator,
+    CircuitBreaker,
     CircuitOpen,
     GoogleTranslator,
     MemoryTranslationCache,
@@ -101,6 +102,11 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def breaker(calls: int, open_seconds: float = 60.0, clock: FakeClock | None = None) -> CircuitBreaker:
+    """The project's breaker, opening once `calls` calls were made and half of them failed."""
+    return CircuitBreaker(minimum_calls=calls, open_seconds=open_seconds, clock=clock or FakeClock())
 
 
 @pytest.fixture
@@ -232,7 +238,7 @@ async def test_timeout(make: Callable[..., GoogleTranslator], google: FakeGoogle
 
 
 async def test_unknown_language(make: Callable[..., GoogleTranslator], google: FakeGoogle) -> None:
-    translator = make(failure_threshold=1)
+    translator = make(breaker=breaker(1))
     with pytest.raises(UnsupportedLanguage) as raised:
         await translator.translate("hello", target="tlh")
     # Both a caller's error and "show the original instead"; never the service's fault.
@@ -261,11 +267,11 @@ async def _fails(call: Awaitable[Translation], exception: type[Exception] = Tran
         await call
 
 
-async def test_breaker_opens_after_consecutive_failures_and_fails_fast(
+async def test_breaker_opens_when_most_calls_fail_and_fails_fast(
     make: Callable[..., GoogleTranslator], google: FakeGoogle
 ) -> None:
     clock = FakeClock()
-    translator = make(failure_threshold=3, reset_seconds=30, clock=clock)
+    translator = make(breaker=breaker(3, open_seconds=30, clock=clock))
     google.status = 500
     for _ in range(3):
         await _fails(translator.translate("厕所在哪里", target="en"))
@@ -278,24 +284,24 @@ async def test_breaker_opens_after_consecutive_failures_and_fails_fast(
     assert len(google.requests) == calls  # failing fast: no request at all
 
 
-async def test_success_resets_the_failure_count(
+async def test_a_failure_among_successes_keeps_the_breaker_closed(
     make: Callable[..., GoogleTranslator], google: FakeGoogle
 ) -> None:
-    translator = make(failure_threshold=2, clock=FakeClock())
+    translator = make(breaker=breaker(4))
+    for _ in range(3):
+        await translator.translate("厕所在哪里", target="en")
     google.status = 500
     await _fails(translator.translate("厕所在哪里", target="en"))
+    assert translator.breaker.state == "closed"  # one failure in four calls is not a failing service
     google.status = 200
-    await translator.translate("厕所在哪里", target="en")
-    google.status = 500
-    await _fails(translator.translate("厕所在哪里", target="en"))
-    assert translator.breaker.state == "closed"  # failures must be consecutive
+    assert (await translator.translate("厕所在哪里", target="en")).backend == "google"
 
 
 async def test_breaker_half_opens_and_closes_on_a_successful_trial(
     make: Callable[..., GoogleTranslator], google: FakeGoogle
 ) -> None:
     clock = FakeClock()
-    translator = make(failure_threshold=2, reset_seconds=30, clock=clock)
+    translator = make(breaker=breaker(2, open_seconds=30, clock=clock))
     google.status = 500
     for _ in range(2):
         await _fails(translator.translate("厕所在哪里", target="en"))
@@ -318,7 +324,7 @@ async def test_failed_trial_opens_the_breaker_again(
     make: Callable[..., GoogleTranslator], google: FakeGoogle
 ) -> None:
     clock = FakeClock()
-    translator = make(failure_threshold=2, reset_seconds=30, clock=clock)
+    translator = make(breaker=breaker(2, open_seconds=30, clock=clock))
     google.status = 429
     for _ in range(2):
         await _fails(translator.translate("厕所在哪里", target="en"))
@@ -335,7 +341,7 @@ async def test_failed_trial_opens_the_breaker_again(
 
 async def test_timeouts_count_as_failures(make: Callable[..., GoogleTranslator], google: FakeGoogle) -> None:
     google.delay = 10.0
-    translator = make(timeout_seconds=0.02, failure_threshold=2, clock=FakeClock())
+    translator = make(timeout_seconds=0.02, breaker=breaker(2))
     for _ in range(2):
         await _fails(translator.translate("厕所在哪里", target="en"), TranslationTimeout)
     await _fails(translator.translate("厕所在哪里", target="en"), CircuitOpen)
@@ -345,7 +351,7 @@ async def test_a_cancelled_trial_frees_the_half_open_slot(
     make: Callable[..., GoogleTranslator], google: FakeGoogle
 ) -> None:
     clock = FakeClock()
-    translator = make(failure_threshold=1, reset_seconds=30, clock=clock)
+    translator = make(breaker=breaker(1, open_seconds=30, clock=clock))
     google.status = 500
     await _fails(translator.translate("厕所在哪里", target="en"))
     clock.now += 30
