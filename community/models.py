@@ -1,5 +1,6 @@
 """Every table, imported in one place so that Alembic and create_all see the whole schema."""
 
+from community.conversations.models import ConversationState
 from community.database import Base
 from community.grids.models import Grid, GridLevel, Landmark
 from community.knowledge.models import FaqEntry
@@ -22,6 +23,7 @@ from community.tickets.models import (
 __all__ = [
     "Assignment",
     "Base",
+    "ConversationState",
     "EscalationLevel",
     "FaqEntry",
     "Follower",
