@@ -47,6 +47,16 @@ class Settings(BaseSettings):
     outbox_interval_seconds: float = 2.0
     sweep_interval_seconds: float = 60.0
     outbox_max_attempts: int = 8
+    # Where the relay journals what Telegram confirmed before the database hears of it (community/outbox/
+    # journal.py); a volume of its own in production, so that a restarted bot finds it.
+    outbox_journal_dir: Path = PROJECT_ROOT / "var" / "outbox-journal"
+
+    # Retention, in days (community/retention.py; the README's table). Personal data first.
+    outbox_sent_kept_days: int = Field(default=7, ge=1)
+    outbox_dead_scrub_days: int = Field(default=7, ge=1)
+    outbox_dead_kept_days: int = Field(default=30, ge=1)
+    translation_cache_kept_days: int = Field(default=30, ge=1)
+    processed_updates_kept_days: int = Field(default=7, ge=2)
 
     knowledge_dir: Path = PROJECT_ROOT / "knowledge"
     timezone: str = "Asia/Shanghai"

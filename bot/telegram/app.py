@@ -7,7 +7,6 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -21,6 +20,7 @@ from telegram.request import BaseRequest
 from bot.pipeline import Assistant
 from bot.telegram import dedupe, jobs, menus
 from bot.telegram.handlers import buttons, chat, commands, errors, rating, staff
+from bot.telegram.ratelimit import ChatRateLimiter
 from bot.telegram.render import PayloadStore
 from community.settings import Settings
 
@@ -50,7 +50,8 @@ def build_application(
     if updates_request is not None:
         builder = builder.get_updates_request(updates_request)
     if settings.telegram_rate_limiter if rate_limiter is None else rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+        # Per chat: a 429 for one chat holds that chat only (bot/telegram/ratelimit.py).
+        builder = builder.rate_limiter(ChatRateLimiter(max_retries=2))
     application = builder.build()
     application.bot_data["assistant"] = assistant
     application.bot_data["payloads"] = PayloadStore()

@@ -1,36 +1,43 @@
-"""JobQueue jobs: the outbox relay (notifications) and the SLA sweeper (escalation)."""
+"""JobQueue jobs: the outbox relay (notifications), the SLA sweeper (escalation) and the daily retention."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import ContextTypes
-from telegram.warnings import PTBDeprecationWarning
 
+from bot.telegram.ratelimit import NO_RETRY, ChatRateLimiter, retry_seconds
 from community.database import Database, utcnow
+from community.outbox.journal import DeliveryJournal
 from community.outbox.service import (
+    DEFAULT_MAX_ATTEMPTS,
     PARTS_SENT,
     ClaimedMessage,
     claim,
     mark_blocked,
     mark_failed,
     mark_sent,
-    prune_processed_updates,
+    relay_owner,
+    release,
 )
+from community.retention import apply_retention
+from community.settings import Settings, get_settings
 from community.tickets.escalation import escalate_overdue
 
 logger = logging.getLogger(__name__)
 
 BATCH = 30
 LEASE_SECONDS = 120.0
+# A send starts only with this much of its lease left. A notification's parts (each bounded by PTB's
+# timeouts) go out well within it, so no other relay can claim the message while it is on its way.
+LEASE_MARGIN_SECONDS = 60.0
 
 
 def _markup(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
@@ -48,14 +55,26 @@ class Delivery:
     `sent` counts the parts that went out, including those of earlier tries (payload[PARTS_SENT]); after an
     error it says where the next try starts."""
 
-    def __init__(self, bot: Bot, chat_id: int, payload: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        chat_id: int,
+        payload: dict[str, Any],
+        after_part: Callable[[int, bool], Awaitable[None]] | None = None,
+    ) -> None:
         self.bot, self.chat_id, self.payload = bot, chat_id, payload
         self.sent = int(payload.get(PARTS_SENT) or 0)
+        self.after_part = after_part
+        # The relay handles a 429 itself (that chat waits, the others go on): the rate limiter must not retry.
+        limiter = getattr(bot, "rate_limiter", None)
+        self.extra: dict[str, Any] = (
+            {"rate_limit_args": NO_RETRY} if isinstance(limiter, ChatRateLimiter) else {}
+        )
 
     def _parts(self) -> list[Callable[[], Awaitable[Any]]]:
-        bot, chat_id, payload = self.bot, self.chat_id, self.payload
+        bot, chat_id, payload, extra = self.bot, self.chat_id, self.payload, self.extra
         parts: list[Callable[[], Awaitable[Any]]] = [
-            partial(bot.send_photo, chat_id, photo=file_id)
+            partial(bot.send_photo, chat_id, photo=file_id, **extra)
             for file_id in list(payload.get("photos") or [])[:3]
         ]
         place = payload.get("venue") or payload.get("location")
@@ -68,11 +87,18 @@ class Delivery:
                     longitude=place["longitude"],
                     title=place["title"][:256],
                     address=(place.get("address") or "")[:256],
+                    **extra,
                 )
             )
         elif place:
             parts.append(
-                partial(bot.send_location, chat_id, latitude=place["latitude"], longitude=place["longitude"])
+                partial(
+                    bot.send_location,
+                    chat_id,
+                    latitude=place["latitude"],
+                    longitude=place["longitude"],
+                    **extra,
+                )
             )
         parts.append(
             partial(
@@ -81,28 +107,23 @@ class Delivery:
                 payload["text"],
                 parse_mode=payload.get("parse_mode"),
                 reply_markup=_markup(payload),
+                **extra,
             )
         )
         return parts
 
     async def run(self) -> None:
-        for part in self._parts()[self.sent :]:
+        parts = self._parts()
+        for part in parts[self.sent :]:
             await part()
             self.sent += 1
+            if self.after_part is not None:
+                await self.after_part(self.sent, self.sent == len(parts))
 
 
 async def deliver(bot: Bot, chat_id: int, payload: dict[str, Any]) -> None:
     """Sends a whole notification (see Delivery)."""
     await Delivery(bot, chat_id, payload).run()
-
-
-def _retry_seconds(exc: RetryAfter) -> float:
-    """Telegram's retry_after in seconds: PTB 22 gives an int (with a deprecation warning on every read)
-    unless PTB_TIMEDELTA is set, then a timedelta."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def _chat_of(message: ClaimedMessage) -> int | None:
@@ -111,65 +132,149 @@ def _chat_of(message: ClaimedMessage) -> int | None:
     return int(text) if text.lstrip("-").isdigit() else None
 
 
-async def relay_once(
-    bot: Bot, database: Database, *, clock: Callable[[], datetime] = utcnow
-) -> dict[str, int]:
-    """Sends what is due. One failing recipient never holds up the others.
+class Relay:
+    """Sends what is due, message by message; each message's failure is its own.
 
-    `clock` is the time the outbox is read and marked by: the domain writes its notifications at the time of
-    the change (`now`), so a test that moves the domain's clock on relays on the same clock.
+    Keeps, between passes, the chats Telegram told to wait (a 429 holds that chat only) and the delivery
+    journal (community/outbox/journal.py). `clock` is the time the outbox is read and marked by: the domain
+    writes its notifications at the time of the change, so a test that moves the domain's clock on relays on
+    the same clock.
     """
-    counts = {"sent": 0, "failed": 0, "blocked": 0}
-    now = clock()
-    claimed = await asyncio.to_thread(claim, database, BATCH, now, LEASE_SECONDS)
-    for message in claimed:
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        journal: DeliveryJournal | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        owner: str | None = None,
+    ) -> None:
+        self.database, self.max_attempts, self.journal, self.clock = database, max_attempts, journal, clock
+        self.owner = owner or relay_owner()
+        self.holds: dict[int, datetime] = {}  # chat id → when Telegram takes messages for it again
+        self._recovered = journal is None
+        self._marks_failed = False
+
+    @classmethod
+    def from_settings(cls, database: Database, settings: Settings) -> Relay:
+        owner = relay_owner()
+        journal = DeliveryJournal(settings.outbox_journal_dir, owner) if settings.outbox_journal_dir else None
+        return cls(database, max_attempts=settings.outbox_max_attempts, journal=journal, owner=owner)
+
+    async def run_once(self, bot: Bot) -> dict[str, int]:
+        counts = {"sent": 0, "failed": 0, "blocked": 0}
+        journal = self.journal
+        if journal is not None:
+            if not self._recovered:
+                await asyncio.to_thread(journal.recover, self.database)
+                self._recovered = True
+            if journal.unsettled:
+                # The last pass could not mark everything (the database was away): the journal knows.
+                await asyncio.to_thread(journal.settle, self.database)
+        claimed = await asyncio.to_thread(
+            claim,
+            self.database,
+            BATCH,
+            self.clock(),
+            LEASE_SECONDS,
+            max_attempts=self.max_attempts,
+            owner=self.owner,
+        )
+        if journal is not None:
+            await asyncio.to_thread(journal.claimed, [m.lease for m in claimed])
+        self._marks_failed = False
+        for message in claimed:
+            outcome = await self._relay(bot, message)
+            if outcome:
+                counts[outcome] += 1
+        if journal is not None and journal.unsettled and not self._marks_failed:
+            await asyncio.to_thread(journal.clear)
+        return counts
+
+    async def _mark(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """A mark that fails (the database restarting) leaves the lease to run out and the journal to tell."""
+        try:
+            await asyncio.to_thread(function, self.database, *args, **kwargs)
+        except Exception:
+            logger.exception("outbox: %s failed; the journal keeps what was delivered", function)
+            self._marks_failed = True
+
+    async def _relay(self, bot: Bot, message: ClaimedMessage) -> str | None:
+        lease = message.lease
         chat_id = _chat_of(message)
         if chat_id is None:
-            await asyncio.to_thread(
-                mark_failed, database, message.id, "recipient has no Telegram chat", clock(), None, True
+            await self._mark(
+                mark_failed, lease, "recipient has no Telegram chat", self.clock(), permanent=True
             )
-            counts["failed"] += 1
-            continue
-        delivery = Delivery(bot, chat_id, message.payload)
+            return "failed"
+        hold = self.holds.get(chat_id)
+        if hold is not None and hold > self.clock():
+            await self._mark(release, lease, not_before=hold, untried=True)
+            return None
+        if self.clock() > lease.until - timedelta(seconds=LEASE_MARGIN_SECONDS):
+            await self._mark(release, lease, untried=True)  # too little lease left: the next pass takes it
+            return None
+        return await self._deliver(bot, message, chat_id)
+
+    async def _deliver(self, bot: Bot, message: ClaimedMessage, chat_id: int) -> str:
+        lease, journal = message.lease, self.journal
+
+        async def journaled(parts: int, done: bool) -> None:
+            if journal is not None:
+                await asyncio.to_thread(journal.delivered, lease, parts, done)
+
+        delivery = Delivery(bot, chat_id, message.payload, journaled)
+
+        async def fail(error: str, retry_after: float | None = None, **kwargs: Any) -> None:
+            await self._mark(
+                mark_failed, lease, error, self.clock(), retry_after, max_attempts=self.max_attempts, **kwargs
+            )
         try:
             await delivery.run()
         except RetryAfter as exc:
-            # Flood control: this message waits as long as Telegram says (not the back-off), the rest go on.
-            await asyncio.to_thread(
-                mark_failed,
-                database,
-                message.id,
-                str(exc),
-                clock(),
-                _retry_seconds(exc),
-                parts_sent=delivery.sent,
-            )
-            counts["failed"] += 1
-            continue
+            # Flood control for this chat: its messages wait as long as Telegram says (not the back-off);
+            # the other chats go on in this very pass.
+            wait = retry_seconds(exc)
+            self.holds[chat_id] = self.clock() + timedelta(seconds=wait)
+            await fail(str(exc), wait, parts_sent=delivery.sent)
+            return "failed"
         except Forbidden as exc:
             logger.info("recipient %s blocked the bot: %s", message.recipient_id, exc)
-            await asyncio.to_thread(mark_blocked, database, message.recipient_id, clock())
-            counts["blocked"] += 1
-            continue
+            await self._mark(mark_blocked, message.recipient_id, self.clock())
+            return "blocked"
         except BadRequest as exc:
             # The message itself is wrong (chat not found, bad markup): retrying will not help.
-            await asyncio.to_thread(mark_failed, database, message.id, str(exc), clock(), None, True)
-            counts["failed"] += 1
-            continue
-        except TelegramError as exc:
-            await asyncio.to_thread(
-                mark_failed, database, message.id, str(exc), clock(), parts_sent=delivery.sent
-            )
-            counts["failed"] += 1
-            continue
-        await asyncio.to_thread(mark_sent, database, message.id, clock())
-        counts["sent"] += 1
-    return counts
+            await fail(str(exc), permanent=True, parts_sent=delivery.sent)
+            return "failed"
+        except Exception as exc:
+            # Telegram's 5xx, the network, a timeout (the message may have arrived: sent again, at least
+            # once), or a bug in a payload: this message backs off, the batch goes on.
+            logger.warning("outbox %s to chat %s failed: %r", message.id, chat_id, exc, exc_info=True)
+            await fail(f"{type(exc).__name__}: {exc}", parts_sent=delivery.sent)
+            return "failed"
+        await self._mark(mark_sent, lease, self.clock())
+        return "sent"
+
+
+async def relay_once(
+    bot: Bot,
+    database: Database,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    journal: DeliveryJournal | None = None,
+) -> dict[str, int]:
+    """One pass of a relay of its own (no chats on hold from earlier passes)."""
+    return await Relay(database, max_attempts=max_attempts, journal=journal, clock=clock).run_once(bot)
 
 
 async def relay_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    database: Database = context.application.bot_data["assistant"].database
-    counts = await relay_once(context.bot, database)
+    relay: Relay | None = context.application.bot_data.get("relay")
+    if relay is None:
+        database: Database = context.application.bot_data["assistant"].database
+        relay = context.application.bot_data["relay"] = Relay.from_settings(database, get_settings())
+    counts = await relay.run_once(context.bot)
     if any(counts.values()):
         logger.info("outbox relay: %s", counts)
 
@@ -182,8 +287,8 @@ async def sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Daily, not with the sweep: the ids are kept for a week, so a minute's precision buys nothing."""
+    """Daily, not with the sweep: every retention rule counts in days (community/retention.py)."""
     database: Database = context.application.bot_data["assistant"].database
-    forgotten = await asyncio.to_thread(prune_processed_updates, database, utcnow())
-    if forgotten:
-        logger.info("forgot %d old Telegram update ids", forgotten)
+    removed = await asyncio.to_thread(apply_retention, database, get_settings(), utcnow())
+    if any(removed.values()):
+        logger.info("retention: %s", removed)

@@ -21,4 +21,5 @@ class TranslationCacheEntry(Base):
     text: Mapped[str] = mapped_column(Text)
     translated: Mapped[str] = mapped_column(Text)
     backend: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Retention expires entries by age (they hold users' raw text): indexed for that daily delete.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -3,6 +3,7 @@
 from community.outbox.service import (
     DEFAULT_MAX_ATTEMPTS,
     ClaimedMessage,
+    Lease,
     backoff_seconds,
     claim,
     enqueue,
@@ -11,11 +12,14 @@ from community.outbox.service import (
     mark_sent,
     pending_count,
     prune_processed_updates,
+    relay_owner,
+    release,
 )
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "ClaimedMessage",
+    "Lease",
     "backoff_seconds",
     "claim",
     "enqueue",
@@ -24,4 +28,6 @@ __all__ = [
     "mark_sent",
     "pending_count",
     "prune_processed_updates",
+    "relay_owner",
+    "release",
 ]

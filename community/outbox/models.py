@@ -33,9 +33,14 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The lease of the last claim ("owner/nonce"): every mark is a compare-and-set on it, so a relay whose
+    # message was claimed again by another changes nothing. Kept after the mark, which makes marks idempotent.
+    lease_token: Mapped[str | None] = mapped_column(String(120))
     last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When retention emptied a dead message of its personal data (payload, error): community/retention.py.
+    scrubbed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ProcessedUpdate(Base):

@@ -1,13 +1,19 @@
 """The transactional outbox: notifications are rows written in the transaction of the change causing them.
 
-A relay (bot/) claims due messages, sends them and marks each sent or failed. Claims are leases: a relay that
-dies mid-send loses its lease and another relay sends the message again, so delivery is at least once and
-every message carries its id for the receiver to drop repeats. Attempts are counted when a message is
-claimed, so a message that crashes the relay every time still reaches the dead letter.
+A relay (bot/) claims due messages, sends them and marks each sent or failed. A claim is a lease: a token
+(the relay's name and a nonce) and an expiry. Every mark is a compare-and-set on the token, so a relay whose
+message was claimed again (its lease ran out, another relay took it) changes nothing and is told so; a relay
+sends only while its lease has time left. A relay that dies mid-send loses its lease and the message is sent
+again, so delivery is at least once; the relay's delivery journal (journal.py) closes most of that window.
+Attempts are counted when a message is claimed, so a message that crashes the relay every time still reaches
+the dead letter.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +26,8 @@ from community.database import Database, utcnow
 from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
 from community.people.models import Person
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 3600.0
@@ -29,6 +37,20 @@ PARTS_SENT = "parts_sent"
 # Telegram redelivers a webhook update for a day at most; a week of remembered update ids is ample, and
 # without pruning the table grows by one row per message forever.
 PROCESSED_UPDATES_KEPT = timedelta(days=7)
+
+
+def relay_owner() -> str:
+    """This process's name in lease tokens: the host and pid say which relay holds a message."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One claim of one message: `token` is compared on every mark, `until` is when another may take it."""
+
+    message_id: str
+    token: str
+    until: datetime
 
 
 @dataclass(frozen=True)
@@ -41,6 +63,7 @@ class ClaimedMessage:
     ticket_id: int | None
     payload: dict[str, Any]
     attempts: int  # including the one this claim is for
+    lease: Lease
 
 
 def enqueue(
@@ -98,9 +121,12 @@ def claim(
     lease_seconds: float,
     *,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    owner: str | None = None,
 ) -> list[ClaimedMessage]:
     """Lease up to `limit` due messages, oldest first, for one relay; none is leased to two relays at once."""
     until = now + timedelta(seconds=lease_seconds)
+    token = f"{owner or relay_owner()}/{uuid.uuid4().hex[:12]}"
+    leased = {"claimed_until": until, "lease_token": token, "attempts": OutboxMessage.attempts + 1}
     with database.session() as session:
         _bury_exhausted(session, now, max_attempts)
         query = (
@@ -116,7 +142,7 @@ def claim(
                 session.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id.in_(ids))
-                    .values(claimed_until=until, attempts=OutboxMessage.attempts + 1)
+                    .values(**leased)
                     .execution_options(synchronize_session=False)
                 )
         else:
@@ -127,7 +153,7 @@ def claim(
                 taken = session.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id == message_id, *_due(now))
-                    .values(claimed_until=until, attempts=OutboxMessage.attempts + 1)
+                    .values(**leased)
                     .execution_options(synchronize_session=False)
                 )
                 if taken.rowcount == 1:
@@ -151,6 +177,7 @@ def claim(
                 ticket_id=m.ticket_id,
                 payload=dict(m.payload),
                 attempts=m.attempts,
+                lease=Lease(m.id, token, until),
             )
             for m, chat_id, telegram_id in rows
         ]
@@ -166,19 +193,56 @@ def _bury_exhausted(session: Session, now: datetime, max_attempts: int) -> None:
     )
 
 
-def mark_sent(database: Database, message_id: str, now: datetime) -> None:
+def _held(lease: Lease) -> list[Any]:
+    return [
+        OutboxMessage.id == lease.message_id,
+        OutboxMessage.lease_token == lease.token,
+        OutboxMessage.status == OutboxStatus.PENDING,
+    ]
+
+
+def _lost(session: Session, lease: Lease, what: str) -> None:
+    holder = session.scalar(select(OutboxMessage.lease_token).where(OutboxMessage.id == lease.message_id))
+    logger.warning(
+        "outbox %s: lease %s lost (now held by %s); %s changes nothing",
+        lease.message_id,
+        lease.token,
+        holder,
+        what,
+    )
+
+
+def mark_sent(database: Database, lease: Lease, now: datetime) -> bool:
+    """Compare-and-set pending → sent on the lease. False (and a warning) if the lease was lost: another
+    relay claimed the message since. A lease past its time that nobody took is still good: nobody else can
+    have sent the message. Marking twice with the same lease is harmless."""
     with database.session() as session:
-        session.execute(
+        done = session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status != OutboxStatus.SENT)
+            .where(*_held(lease))
             .values(status=OutboxStatus.SENT, sent_at=now, claimed_until=None)
             .execution_options(synchronize_session=False)
         )
+        if done.rowcount == 1:
+            return True
+        already = session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.id == lease.message_id,
+                OutboxMessage.lease_token == lease.token,
+                OutboxMessage.status == OutboxStatus.SENT,
+            )
+        )
+        if already:
+            return True
+        _lost(session, lease, "marking it sent")
+        return False
 
 
 def mark_failed(
     database: Database,
-    message_id: str,
+    lease: Lease,
     error: str,
     now: datetime,
     retry_after: float | None = None,
@@ -186,18 +250,20 @@ def mark_failed(
     *,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     parts_sent: int | None = None,
-) -> str:
-    """Record a failed try; returns the message's new status (pending again, or dead).
+) -> OutboxStatus | None:
+    """Record a failed try; returns the message's new status (pending again, or dead), or None when the lease
+    was lost (nothing changed: the message belongs to another relay now).
 
     Telegram's own retry_after (a 429) wins over the back-off: it knows when it will take the message.
     `parts_sent`: how many parts of a notification of several (photos, place, text) reached the recipient
     before the failure; kept in the payload, so that the next try sends only the rest.
     """
     with database.session() as session:
-        message = session.get(OutboxMessage, message_id, with_for_update=database.is_postgres)
-        if message is None or message.status != OutboxStatus.PENDING:
-            return message.status if message is not None else OutboxStatus.DEAD
-        # attempts was counted by claim(); a failure reported without a claim still counts as a try.
+        query = select(OutboxMessage).where(*_held(lease))
+        message = session.scalar(query.with_for_update() if database.is_postgres else query)
+        if message is None:
+            _lost(session, lease, "recording a failure")
+            return None
         attempts = max(message.attempts, 1)
         message.attempts = attempts
         message.last_error = error[:ERROR_MAX_CHARS]
@@ -209,7 +275,35 @@ def mark_failed(
         else:
             delay = retry_after if retry_after is not None else backoff_seconds(attempts)
             message.next_attempt_at = now + timedelta(seconds=max(0.0, delay))
-        return message.status
+        return OutboxStatus(message.status)
+
+
+def release(
+    database: Database,
+    lease: Lease,
+    *,
+    parts_sent: int | None = None,
+    not_before: datetime | None = None,
+    untried: bool = False,
+) -> bool:
+    """Give a claimed message back without a verdict: due again at once (or at `not_before`).
+
+    `untried`: the relay did not try it (its chat is on hold after a 429), so the claim's attempt is not
+    counted. `parts_sent` keeps the parts a dead relay's journal says went out. False if the lease was lost.
+    """
+    with database.session() as session:
+        query = select(OutboxMessage).where(*_held(lease))
+        message = session.scalar(query.with_for_update() if database.is_postgres else query)
+        if message is None:
+            return False
+        message.claimed_until = None
+        if untried:
+            message.attempts = max(0, message.attempts - 1)
+        if not_before is not None:
+            message.next_attempt_at = not_before
+        if parts_sent and parts_sent > int(message.payload.get(PARTS_SENT) or 0):
+            message.payload = {**message.payload, PARTS_SENT: parts_sent}
+        return True
 
 
 def mark_blocked(database: Database, person_id: int, now: datetime | None = None) -> int:

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
 BOT_ID = 777000111
@@ -50,12 +51,19 @@ class Call:
 @dataclass
 class FakeTelegram(BaseRequest):
     """A recording request layer. `blocked` chats answer 403; `flood` chats answer 429 once per entry, and
-    `flood_on` (chat, method) pairs likewise, for a notification cut off after its first parts."""
+    `flood_on` (chat, method) pairs likewise, for a notification cut off after its first parts; `flooded`
+    chats answer 429 to every call while they are in it. `errors` give a chat's next calls the listed HTTP
+    status codes (5xx: Telegram failing); `network_down` makes the next calls fail before reaching Telegram.
+    Only what Telegram accepted is recorded in `calls`: it is what the receivers saw."""
 
     calls: list[Call] = field(default_factory=list)
     blocked: set[int] = field(default_factory=set)
     flood: dict[int, int] = field(default_factory=dict)  # chat id → retry_after seconds, for the next call
     flood_on: dict[tuple[int, str], int] = field(default_factory=dict)  # (chat id, method) → retry_after
+    flooded: dict[int, int] = field(default_factory=dict)  # chat id → retry_after, for every call
+    errors: dict[int, list[int]] = field(default_factory=dict)  # chat id → status codes of its next calls
+    network_down: int = 0  # how many next calls fail before reaching Telegram
+    refused: list[Call] = field(default_factory=list)  # what Telegram answered with an error (not delivered)
     _ids: Any = field(default_factory=lambda: itertools.count(1000))
 
     async def initialize(self) -> None:
@@ -81,14 +89,32 @@ class FakeTelegram(BaseRequest):
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data is not None else {}
         call = Call(name, params)
-        chat = call.chat_id
-        if chat is not None and chat in self.blocked:
-            return 403, _error(403, "Forbidden: bot was blocked by the user")
-        if chat is not None and (chat in self.flood or (chat, name) in self.flood_on):
-            retry = self.flood.pop(chat) if chat in self.flood else self.flood_on.pop((chat, name))
-            return 429, _error(429, f"Too Many Requests: retry after {retry}", {"retry_after": retry})
+        if self.network_down > 0:
+            self.network_down -= 1
+            raise NetworkError("connection refused (fake)")
+        refusal = self._refusal(call)
+        if refusal is not None:
+            self.refused.append(call)
+            return refusal
         self.calls.append(call)
         return 200, json.dumps({"ok": True, "result": self._result(call)}).encode()
+
+    def _refusal(self, call: Call) -> tuple[int, bytes] | None:
+        chat, name = call.chat_id, call.method
+        if chat is None:
+            return None
+        if chat in self.blocked:
+            return 403, _error(403, "Forbidden: bot was blocked by the user")
+        if chat in self.flood or (chat, name) in self.flood_on or chat in self.flooded:
+            if chat in self.flooded:
+                retry = self.flooded[chat]
+            else:
+                retry = self.flood.pop(chat) if chat in self.flood else self.flood_on.pop((chat, name))
+            return 429, _error(429, f"Too Many Requests: retry after {retry}", {"retry_after": retry})
+        if self.errors.get(chat):
+            code = self.errors[chat].pop(0)
+            return code, _error(code, "Internal Server Error" if code == 500 else "Bad Gateway")
+        return None
 
     def _result(self, call: Call) -> Any:
         if call.method == "getMe":

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from telegram import Bot
 
+from bot.telegram.jobs import Relay, relay_once
 from community.database import Database
 from community.outbox import (
     backoff_seconds,
@@ -18,9 +21,12 @@ from community.outbox import (
     mark_sent,
     pending_count,
     prune_processed_updates,
+    release,
 )
+from community.outbox.journal import DeliveryJournal
 from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
 from community.people.models import Person
+from tests.integration.telegram_fake import FakeTelegram
 from tests.tickets.world import T0, World, later
 
 
@@ -32,6 +38,11 @@ def _enqueue(db: Database, world: World, key: str, n: int, now=T0) -> list[str]:
             for i in range(n)
         ]
     return ids
+
+
+def _chat(world: World, key: str) -> int:
+    """The person's Telegram chat, as the synthetic world numbers them."""
+    return 1000 + list(world.people).index(key) + 1
 
 
 def _status(db: Database, message_id: str) -> OutboxMessage:
@@ -60,7 +71,8 @@ def test_claim_leases_messages_oldest_first(db: Database, world: World) -> None:
     assert first.chat_id == str(first.telegram_id)
     assert claim(db, 10, later(1), 30) == []  # leased
     assert len(claim(db, 10, later(1) + timedelta(seconds=31), 30)) == 3  # the relay died: sent again
-    mark_sent(db, ids[0], later(2))
+    again = claim(db, 10, later(1) + timedelta(seconds=62), 30)  # … and again: each claim its own lease
+    assert mark_sent(db, again[0].lease, later(2))
     assert _status(db, ids[0]).status == OutboxStatus.SENT
     assert [m.id for m in claim(db, 10, later(5), 30)] == ids[1:]
 
@@ -76,14 +88,14 @@ def test_backoff_and_telegram_retry_after(db: Database, world: World) -> None:
     assert backoff_seconds(30) == 3600
     (mid,) = _enqueue(db, world, "alice", 1)
     now = later(1)
-    claim(db, 1, now, 30)
-    assert mark_failed(db, mid, "timeout", now) == OutboxStatus.PENDING
+    (first,) = claim(db, 1, now, 30)
+    assert mark_failed(db, first.lease, "timeout", now) == OutboxStatus.PENDING
     message = _status(db, mid)
     assert message.attempts == 1 and message.next_attempt_at == now + timedelta(seconds=5)
     assert message.last_error == "timeout" and message.claimed_until is None
     assert claim(db, 1, now + timedelta(seconds=4), 30) == []
-    claim(db, 1, now + timedelta(seconds=5), 30)
-    mark_failed(db, mid, "429 Too Many Requests", now + timedelta(seconds=5), retry_after=33)
+    (second,) = claim(db, 1, now + timedelta(seconds=5), 30)
+    mark_failed(db, second.lease, "429 Too Many Requests", now + timedelta(seconds=5), retry_after=33)
     message = _status(db, mid)
     assert message.attempts == 2 and message.next_attempt_at == now + timedelta(seconds=38)
 
@@ -91,10 +103,10 @@ def test_backoff_and_telegram_retry_after(db: Database, world: World) -> None:
 
 def test_a_failure_midway_remembers_the_parts_already_delivered(db: Database, world: World) -> None:
     # The photo and the place reached the volunteer; the text hit flood control. The next try needs to know.
-    (mid,) = _enqueue(db, world, "alice", 1)
+    _enqueue(db, world, "alice", 1)
     (claimed,) = claim(db, 1, later(1), 30)
     assert "parts_sent" not in claimed.payload
-    mark_failed(db, mid, "429 Too Many Requests", later(1), retry_after=3, parts_sent=2)
+    mark_failed(db, claimed.lease, "429 Too Many Requests", later(1), retry_after=3, parts_sent=2)
     (again,) = claim(db, 1, later(5), 30)
     assert again.payload["parts_sent"] == 2
     assert {k: v for k, v in again.payload.items() if k != "parts_sent"} == claimed.payload
@@ -106,7 +118,7 @@ def test_dead_letter_after_max_attempts(db: Database, world: World) -> None:
     for attempt in range(1, 9):
         (m,) = claim(db, 1, now, 30)
         assert m.attempts == attempt
-        status = mark_failed(db, mid, f"boom {attempt}", now)
+        status = mark_failed(db, m.lease, f"boom {attempt}", now)
         now += timedelta(hours=2)
     assert status == OutboxStatus.DEAD
     assert _status(db, mid).status == OutboxStatus.DEAD and _status(db, mid).last_error == "boom 8"
@@ -114,11 +126,9 @@ def test_dead_letter_after_max_attempts(db: Database, world: World) -> None:
 
 
 def test_permanent_failure_is_dead_at_once(db: Database, world: World) -> None:
-    (mid,) = _enqueue(db, world, "alice", 1)
-    claim(db, 1, later(1), 30)
-    assert (
-        mark_failed(db, mid, "400 Bad Request: chat not found", later(1), permanent=True) == OutboxStatus.DEAD
-    )
+    _enqueue(db, world, "alice", 1)
+    (m,) = claim(db, 1, later(1), 30)
+    assert mark_failed(db, m.lease, "400 Bad Request: chat not found", later(1), permanent=True) == "dead"
 
 
 def test_a_relay_that_dies_on_the_last_try_still_dead_letters(db: Database, world: World) -> None:
@@ -151,37 +161,98 @@ def test_recipients_without_a_chat_wait(db: Database, world: World) -> None:
     assert claim(db, 10, later(1), 30) == []
 
 
-def test_flaky_relay_delivers_everything_and_the_receiver_sees_each_once(db: Database, world: World) -> None:
-    ids = set(_enqueue(db, world, "alice", 10) + _enqueue(db, world, "sato", 10))
-    deliveries: list[str] = []
-    seen: set[str] = set()
-    shown: list[str] = []
-    calls = 0
-    now = later(1)
-    for _ in range(50):
-        batch = claim(db, 6, now, 30)
-        for message in batch:
-            calls += 1
-            if calls % 2 == 0:
-                mark_failed(db, message.id, "network down", now)  # failed before reaching Telegram
-                continue
-            deliveries.append(message.id)  # reached the receiver …
-            if message.id not in seen:
-                seen.add(message.id)
-                shown.append(message.id)
-            if calls % 3 == 0:
-                mark_failed(db, message.id, "timeout waiting for the answer", now)  # … but we never knew
-            else:
-                mark_sent(db, message.id, now)
-        now += timedelta(minutes=2)
+class RelayKilled(BaseException):
+    """The relay process dying (kill -9): nothing after it runs, no `except Exception` catches it."""
+
+
+async def test_flaky_relay_delivers_everything_and_the_receiver_sees_each_once(
+    db: Database, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram failing (5xx), the network down before Telegram, and the relay killed after Telegram took a
+    message and before the outbox heard of it: the receivers see every message exactly once."""
+    expected = {(_chat(world, "alice"), f"message {i}") for i in range(10)}
+    expected |= {(_chat(world, "sato"), f"message {i}") for i in range(10)}
+    _enqueue(db, world, "alice", 10)
+    _enqueue(db, world, "sato", 10)
+    telegram = FakeTelegram()
+    bot = Bot("123456:TEST-TOKEN", request=telegram)
+    await bot.initialize()
+    clock = {"now": later(1)}
+    kills = [3, 7, 11]  # the relay dies right after Telegram took these deliveries (counted from 1)
+    delivered = 0
+    real_mark_sent = mark_sent
+
+    def mark_sent_or_die(*args: object, **kwargs: object) -> bool:
+        nonlocal delivered
+        delivered += 1
+        if delivered in kills:
+            raise RelayKilled
+        return real_mark_sent(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("bot.telegram.jobs.mark_sent", mark_sent_or_die)
+    relay: Relay | None = None
+    deaths = 0
+    for step in range(40):
+        if step % 3 == 0:
+            telegram.errors[_chat(world, "alice")] = [502]
+        if step % 4 == 1:
+            telegram.network_down = 1
+        if relay is None:
+            relay = Relay(db, journal=DeliveryJournal(tmp_path, "relay"), clock=lambda: clock["now"])
+        try:
+            await relay.run_once(bot)
+        except RelayKilled:
+            assert relay.journal is not None
+            relay.journal.close()  # what the kernel does to a dead process's file and lock
+            relay, deaths = None, deaths + 1
+        clock["now"] += timedelta(minutes=2)
         with db.session() as s:
             if pending_count(s) == 0:
                 break
-    assert set(shown) == ids and len(shown) == len(ids)
-    assert len(deliveries) > len(ids)  # at least once: some were delivered twice, and dropped
+    received = [(c.chat_id, c.text) for c in telegram.calls if c.method == "sendMessage"]
+    assert sorted(received) == sorted(expected)  # each once: nothing lost, nothing twice
+    assert deaths == 3 and telegram.refused  # the faults did happen
     with db.session() as s:
-        statuses = set(s.scalars(select(OutboxMessage.status)))
-    assert statuses == {OutboxStatus.SENT}
+        assert set(s.scalars(select(OutboxMessage.status))) == {OutboxStatus.SENT}
+
+
+async def test_one_broken_message_does_not_stop_the_batch(db: Database, world: World) -> None:
+    """Not only Telegram's errors: a message that raises anything else backs off alone, the rest go out."""
+    with db.session() as s:
+        alice = world.person(s, "alice")
+        place = {"text": "a place", "venue": {"title": "no coordinates"}}
+        broken = enqueue(s, alice, "test", place, now=T0).id
+    _enqueue(db, world, "sato", 2, now=T0 + timedelta(seconds=5))
+    telegram = FakeTelegram()
+    bot = Bot("123456:TEST-TOKEN", request=telegram)
+    await bot.initialize()
+    counts = await relay_once(bot, db, clock=lambda: later(1), max_attempts=2)
+    assert counts == {"sent": 2, "failed": 1, "blocked": 0}
+    assert telegram.texts_to(_chat(world, "sato")) == ["message 0", "message 1"]
+    message = _status(db, broken)
+    assert message.status == OutboxStatus.PENDING and message.last_error.startswith("KeyError")
+    assert message.next_attempt_at == later(1) + timedelta(seconds=backoff_seconds(1))
+    # OUTBOX_MAX_ATTEMPTS (here 2) is read: the second failure is the last.
+    await relay_once(bot, db, clock=lambda: later(2), max_attempts=2)
+    assert _status(db, broken).status == OutboxStatus.DEAD
+
+
+def test_a_mark_with_a_lost_lease_changes_nothing(db: Database, world: World) -> None:
+    (mid,) = _enqueue(db, world, "alice", 1)
+    (first,) = claim(db, 1, later(1), 30)  # relay A …
+    (second,) = claim(db, 1, later(1) + timedelta(seconds=31), 30)  # … ran out of lease; relay B has it
+    assert first.lease.token != second.lease.token
+    # A's late answer neither frees B's lease (a third relay would send it again) nor overwrites B's verdict.
+    late = later(1) + timedelta(seconds=32)
+    assert mark_failed(db, first.lease, "late timeout", late, retry_after=0) is None
+    assert claim(db, 1, later(1) + timedelta(seconds=33), 30) == []
+    assert release(db, first.lease) is False
+    assert mark_sent(db, second.lease, later(1) + timedelta(seconds=34)) is True
+    assert mark_sent(db, second.lease, later(1) + timedelta(seconds=35)) is True  # idempotent
+    assert mark_sent(db, first.lease, later(1) + timedelta(seconds=36)) is False
+    message = _status(db, mid)
+    assert (message.status, message.attempts, message.last_error) == (OutboxStatus.SENT, 2, "")
+    assert message.sent_at == later(1) + timedelta(seconds=34)
 
 
 def test_two_relays_never_hold_the_same_message(db: Database, world: World) -> None:

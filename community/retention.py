@@ -1,0 +1,104 @@
+"""Retention: nothing grows forever, personal data goes first. Run daily by the bot (bot/telegram/jobs.py).
+
+- sent notifications (their text holds phone numbers and addresses): deleted OUTBOX_SENT_KEPT_DAYS after
+  sending;
+- notifications nobody could receive (blocked the bot, never wrote to it): dead after OUTBOX_DEAD_SCRUB_DAYS;
+- dead notifications: emptied of their text after OUTBOX_DEAD_SCRUB_DAYS, deleted after OUTBOX_DEAD_KEPT_DAYS;
+- the translation cache (users' raw text): deleted TRANSLATION_CACHE_KEPT_DAYS after the translation;
+- processed Telegram update ids (no text): deleted after PROCESSED_UPDATES_KEPT_DAYS.
+
+Every age counts from the row's own time (sent_at for sent notifications, created_at otherwise), so a rule is
+one indexed statement and a day's run is idempotent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, update
+
+from community.database import Database
+from community.language.models import TranslationCacheEntry
+from community.outbox.models import OutboxMessage, OutboxStatus
+from community.outbox.service import prune_processed_updates
+from community.settings import Settings
+
+
+def delete_sent_notifications(database: Database, before: datetime) -> int:
+    with database.session() as session:
+        result = session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.sent_at < before
+            )
+        )
+        return int(result.rowcount or 0)
+
+
+def expire_undelivered_notifications(database: Database, before: datetime, now: datetime) -> int:
+    """A notification nobody could receive (the person blocked the bot, or never wrote to it) since `before`
+    is stale: it dies, and the rules for dead notifications take it from there."""
+    with database.session() as session:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.created_at < before)
+            .values(status=OutboxStatus.DEAD, claimed_until=None, last_error="undeliverable: expired")
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)
+
+
+def scrub_dead_notifications(database: Database, before: datetime, now: datetime) -> int:
+    """Empty dead notifications of their text; the row (who, which ticket, why) stays a while longer."""
+    with database.session() as session:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.DEAD,
+                OutboxMessage.created_at < before,
+                OutboxMessage.scrubbed_at.is_(None),
+            )
+            .values(payload={}, scrubbed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)
+
+
+def delete_dead_notifications(database: Database, before: datetime) -> int:
+    with database.session() as session:
+        result = session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.status == OutboxStatus.DEAD, OutboxMessage.created_at < before
+            )
+        )
+        return int(result.rowcount or 0)
+
+
+def expire_translations(database: Database, before: datetime) -> int:
+    with database.session() as session:
+        result = session.execute(
+            delete(TranslationCacheEntry).where(TranslationCacheEntry.created_at < before)
+        )
+        return int(result.rowcount or 0)
+
+
+def apply_retention(database: Database, settings: Settings, now: datetime) -> dict[str, int]:
+    """Every rule once; returns how many rows each touched."""
+
+    def days(n: int) -> datetime:
+        return now - timedelta(days=n)
+
+    scrub = days(settings.outbox_dead_scrub_days)
+    return {
+        "sent_notifications_deleted": delete_sent_notifications(
+            database, days(settings.outbox_sent_kept_days)
+        ),
+        "undelivered_notifications_expired": expire_undelivered_notifications(database, scrub, now),
+        "dead_notifications_scrubbed": scrub_dead_notifications(database, scrub, now),
+        "dead_notifications_deleted": delete_dead_notifications(
+            database, days(settings.outbox_dead_kept_days)
+        ),
+        "translations_expired": expire_translations(database, days(settings.translation_cache_kept_days)),
+        "update_ids_forgotten": prune_processed_updates(
+            database, now, timedelta(days=settings.processed_updates_kept_days)
+        ),
+    }
