@@ -11,6 +11,7 @@ import queue
 import re
 import sys
 import threading
+import uuid
 from collections.abc import Callable
 from typing import TextIO
 
@@ -69,7 +70,10 @@ async def run_terminal(
     lines = _LineReader(read or (lambda: input("you> ")))
     print(f"Xijin Community Assistant — terminal chat. {HELP}", file=out)
     choices: list[Button] = []
-    message_id = 0
+    # Message ids unique across terminal sessions: a message's id is its ticket's source key (one message
+    # files one ticket), and the conversation state that remembers a filed report outlives the session.
+    session_tag = uuid.uuid4().hex[:8]
+    count = 0
     while True:
         raw = await lines.next()
         if raw is None:
@@ -79,7 +83,8 @@ async def run_terminal(
             continue
         if line in ("/quit", "/exit"):
             break
-        message_id += 1
+        count += 1
+        message_id = f"{session_tag}-{count}"
         if line.isdigit() and 1 <= int(line) <= len(choices):
             turn = await assistant.press(user, choices[int(line) - 1].payload, message_id=message_id)
         elif match := _LOC.match(line):

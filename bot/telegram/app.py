@@ -11,17 +11,22 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    ContextTypes,
     MessageHandler,
     TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest
 
+from bot.offload import run_sync
 from bot.pipeline import Assistant
-from bot.telegram import dedupe, jobs, menus
+from bot.telegram import context, dedupe, jobs, menus
 from bot.telegram.handlers import buttons, chat, commands, errors, rating, staff
+from bot.telegram.ordering import ChatOrderedUpdateProcessor
 from bot.telegram.ratelimit import ChatRateLimiter
 from bot.telegram.render import PayloadStore
+from community.conversations import service as conversations
+from community.database import Database, utcnow
 from community.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -44,6 +49,8 @@ def build_application(
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_url)
         .post_init(_post_init)
+        # Many chats at once, each chat's updates in order (bot/telegram/ordering.py).
+        .concurrent_updates(ChatOrderedUpdateProcessor())
     )
     if request is not None:
         builder = builder.request(request)
@@ -54,7 +61,7 @@ def build_application(
         builder = builder.rate_limiter(ChatRateLimiter(max_retries=2))
     application = builder.build()
     application.bot_data["assistant"] = assistant
-    application.bot_data["payloads"] = PayloadStore()
+    application.bot_data["payloads"] = PayloadStore(assistant.database)
     add_handlers(application)
     if run_jobs and application.job_queue is not None:
         application.job_queue.run_repeating(
@@ -62,14 +69,19 @@ def build_application(
         )
         application.job_queue.run_repeating(jobs.sweep_job, interval=settings.sweep_interval_seconds, first=5)
         application.job_queue.run_repeating(jobs.prune_job, interval=24 * 3600, first=60)
+        application.job_queue.run_repeating(purge_conversation_state_job, interval=24 * 3600, first=90)
     return application
 
 
 def add_handlers(application: Application) -> None:
-    # Group -1 runs first: a repeated update stops here.
+    # Group -2 runs first: an update from a group or channel stops here, with a polite answer at most.
+    application.add_handler(TypeHandler(Update, context.private_chats_only), group=-2)
+    # Group -1 next: a repeated update stops here.
     application.add_handler(TypeHandler(Update, dedupe.drop_repeated_updates), group=-1)
+    # Group 1 runs last, unless a handler failed (the error handler stops the update): handled, at least once.
+    application.add_handler(TypeHandler(Update, dedupe.mark_update_handled), group=1)
 
-    application.add_handler(staff.resolve_conversation())
+    application.add_handler(CallbackQueryHandler(staff.start_resolve, pattern=r"^tk:res:"))
     application.add_handler(CommandHandler("start", commands.start))
     application.add_handler(CommandHandler("help", commands.help_command))
     application.add_handler(CommandHandler("map", commands.map_command))
@@ -89,6 +101,19 @@ def add_handlers(application: Application) -> None:
     application.add_handler(MessageHandler(filters.PHOTO, chat.on_photo))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, chat.on_text))
     application.add_error_handler(errors.on_error)
+
+
+async def purge_conversation_state_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Daily: expired conversation state (community.conversations.service.TTL) is deleted."""
+    database = context.application.bot_data["assistant"].database
+    removed = await run_sync(_purge_conversation_state, database)
+    if removed:
+        logger.info("conversation state: %d expired entries deleted", removed)
+
+
+def _purge_conversation_state(database: Database) -> int:
+    with database.session() as session:
+        return conversations.purge_expired(session, utcnow())
 
 
 async def _post_init(application: Application) -> None:

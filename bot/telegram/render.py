@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import html
-from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import (
@@ -18,36 +18,56 @@ from telegram import (
 )
 from telegram.constants import MessageLimit, ParseMode
 
+from bot.offload import run_sync
 from bot.replies import Button, LocationRequest, Photo, Text, Turn, Venue
+from community.conversations import service as conversations
+from community.database import Database, utcnow
 
 TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH - 96  # room for a continuation mark and HTML entities
 CALLBACK_LIMIT = 64
 
 
 class PayloadStore:
-    """Rasa payloads as callback data: inline when short enough, else a short key kept here (bounded)."""
+    """Rasa payloads as callback data: inline when short enough, else a short key whose payload is kept in
+    the database (7 days), so a button still works after a restart or when another bot process gets the
+    press."""
 
-    def __init__(self, capacity: int = 10_000) -> None:
-        self.capacity = capacity
-        self._long: OrderedDict[str, str] = OrderedDict()
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
-    def encode(self, payload: str) -> str:
-        data = f"r:{payload}"
-        if len(data.encode("utf-8")) <= CALLBACK_LIMIT:
-            return data
-        key = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
-        self._long[key] = payload
-        self._long.move_to_end(key)
-        while len(self._long) > self.capacity:
-            self._long.popitem(last=False)
-        return f"k:{key}"
+    async def encode_all(self, payloads: Sequence[str]) -> list[str]:
+        """Callback data for each payload; the long ones are stored in one transaction."""
+        data: list[str] = []
+        long: dict[str, str] = {}
+        for payload in payloads:
+            inline = f"r:{payload}"
+            if len(inline.encode("utf-8")) <= CALLBACK_LIMIT:
+                data.append(inline)
+                continue
+            key = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
+            long[key] = payload
+            data.append(f"k:{key}")
+        if long:
+            await run_sync(self._keep, long)
+        return data
 
-    def decode(self, data: str) -> str | None:
+    async def decode(self, data: str) -> str | None:
         if data.startswith("r:"):
             return data[2:]
         if data.startswith("k:"):
-            return self._long.get(data[2:])
+            return await run_sync(self._find, data[2:])
         return None
+
+    def _keep(self, long: dict[str, str]) -> None:
+        now = utcnow()
+        with self.database.session() as session:
+            for key, payload in sorted(long.items()):  # a fixed order: two processes never deadlock
+                conversations.put(session, "payload", key, payload, now)
+
+    def _find(self, key: str) -> str | None:
+        with self.database.session() as session:
+            payload = conversations.get(session, "payload", key, utcnow())
+        return str(payload) if payload is not None else None
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
@@ -64,17 +84,12 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return [*pieces, text] if text else pieces
 
 
-def inline_keyboard(buttons: tuple[Button, ...], store: PayloadStore) -> InlineKeyboardMarkup:
+async def inline_keyboard(buttons: tuple[Button, ...], store: PayloadStore) -> InlineKeyboardMarkup:
+    data = await store.encode_all([b.payload for b in buttons])
+    keys = [InlineKeyboardButton(b.title[:64], callback_data=d) for b, d in zip(buttons, data, strict=True)]
     # Two buttons a row when there are many (a category list), one a row otherwise: easier to hit.
     per_row = 2 if len(buttons) > 4 else 1
-    rows = [
-        [
-            InlineKeyboardButton(b.title[:64], callback_data=store.encode(b.payload))
-            for b in buttons[i : i + per_row]
-        ]
-        for i in range(0, len(buttons), per_row)
-    ]
-    return InlineKeyboardMarkup(rows)
+    return InlineKeyboardMarkup([keys[i : i + per_row] for i in range(0, len(keys), per_row)])
 
 
 async def send_text(bot: Bot, chat_id: int | str, text: str, markup: Any = None) -> None:
@@ -92,7 +107,7 @@ async def send_turn(
 ) -> None:
     for reply in turn.replies:
         if isinstance(reply, Text):
-            markup = inline_keyboard(reply.buttons, store) if reply.buttons else None
+            markup = await inline_keyboard(reply.buttons, store) if reply.buttons else None
             await send_text(bot, chat_id, reply.text or "…", markup)
         elif isinstance(reply, Venue):
             await bot.send_venue(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.offload import run_sync
 from bot.telegram.context import assistant, chat_user, person_of, say
 from bot.telegram.handlers.chat import _reply
 
@@ -12,10 +13,10 @@ from bot.telegram.handlers.chat import _reply
 async def on_payload_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
-    payload = context.application.bot_data["payloads"].decode(query.data)
+    payload = await context.application.bot_data["payloads"].decode(query.data)
     if payload is None:
-        # A button from before a restart whose long payload we no longer hold.
-        _, language = person_of(context, update)
+        # A button whose long payload has expired (kept 7 days) or was never ours.
+        _, language = await run_sync(person_of, context, update)
         await query.answer(say("fallback.rephrase", language), show_alert=True)
         return
     await query.answer()

@@ -1,15 +1,20 @@
-"""Free text, shared locations and photos from tourists and residents: through the pipeline, then rendered."""
+"""Free text, shared locations and photos from tourists and residents: through the pipeline, then rendered.
+
+A text or photo from a volunteer who pressed Resolve is the note that resolves that ticket instead.
+"""
 
 from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.replies import Turn
 from bot.telegram.context import assistant, chat_user
+from bot.telegram.handlers.staff import resolve_with_note
 from bot.telegram.render import send_turn
 
 
-async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, turn) -> None:  # type: ignore[no-untyped-def]
+async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, turn: Turn) -> None:
     chat = update.effective_chat
     assert chat is not None
     await send_turn(
@@ -20,6 +25,8 @@ async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, turn) -> No
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     assert message is not None and message.text is not None
+    if await resolve_with_note(update, context):
+        return
     turn = await assistant(context).handle(chat_user(update), message.text, message_id=message.message_id)
     await _reply(update, context, turn)
 
@@ -38,6 +45,8 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A photo (the largest size) reaches the report form; its caption is the message text."""
     message = update.effective_message
     assert message is not None and message.photo
+    if await resolve_with_note(update, context):
+        return
     turn = await assistant(context).handle(
         chat_user(update), message.caption, photos=(message.photo[-1].file_id,), message_id=message.message_id
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.offload import run_sync
 from bot.telegram.context import assistant, chat_user, database, person_of, say
 from bot.telegram.handlers.chat import _reply
 from bot.telegram.render import remove_keyboard, send_text
@@ -29,15 +30,24 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _payload(update, context, "/greet")
 
 
-async def _place_from_deep_link(update: Update, context: ContextTypes.DEFAULT_TYPE, code: str) -> None:
+def _place(
+    context: ContextTypes.DEFAULT_TYPE, update: Update, code: str
+) -> tuple[tuple[float, float], str, str] | None:
+    """Where the service point or landmark is, its name in the user's language, and that language."""
     _, language = person_of(context, update)
     with database(context).session() as session:
         place = session.get(ServicePoint, code) or session.get(Landmark, code)
         if place is None:
-            return
-        where = (place.lat, place.lon)
-        name = pick(place.names, language)
-    assistant(context).remember_location(chat_user(update), where)
+            return None
+        return (place.lat, place.lon), pick(place.names, language), language
+
+
+async def _place_from_deep_link(update: Update, context: ContextTypes.DEFAULT_TYPE, code: str) -> None:
+    found = await run_sync(_place, context, update, code)
+    if found is None:
+        return
+    where, name, language = found
+    await assistant(context).remember_location(chat_user(update), where)
     chat = update.effective_chat
     assert chat is not None
     await send_text(context.bot, chat.id, say("bot.start_at_point", language, place=name))
@@ -64,8 +74,9 @@ async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Ends whatever is going on: a report form in Rasa (/restart), a pending location request."""
-    _, lang = person_of(context, update)
+    """Ends whatever is going on: a report form in Rasa (/restart), a pending location request or report, a
+    volunteer's pending Resolve."""
+    _, lang = await run_sync(person_of, context, update)
     await assistant(context).cancel(chat_user(update))
     chat = update.effective_chat
     assert chat is not None

@@ -7,26 +7,20 @@ ticket version: a stale or foreign button gets a clear answer instead of acting.
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import warnings
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from telegram import Update
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram.ext import ContextTypes
 
-from bot.telegram.context import database, person_of, say
+from bot.offload import run_sync
+from bot.telegram.context import assistant, chat_user, database, person_of, say
 from bot.telegram.jobs import deliver
 from bot.telegram.render import send_text
+from community.conversations import service as conversations
 from community.database import utcnow
 from community.people.models import Person, Role
 from community.tickets import notify
@@ -35,13 +29,7 @@ from community.tickets.metrics import compute_metrics, format_metrics
 from community.tickets.queries import tasks_for_staff
 from community.tickets.service import accept, decline, escalate, resolve, set_duty
 
-NOTE = 1
 STATS_DAYS = 30
-
-
-def _staff(context: ContextTypes.DEFAULT_TYPE, update: Update) -> tuple[Person, str] | None:
-    person, language = person_of(context, update)
-    return (person, language) if person.is_staff else None
 
 
 async def _deny(update: Update, context: ContextTypes.DEFAULT_TYPE, language: str) -> None:
@@ -59,7 +47,7 @@ def staff_only(command: StaffCommand) -> Callable[[Update, ContextTypes.DEFAULT_
 
     @functools.wraps(command)
     async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        person, language = person_of(context, update)
+        person, language = await run_sync(person_of, context, update)
         if not person.is_staff:
             await _deny(update, context, language)
             return
@@ -68,19 +56,17 @@ def staff_only(command: StaffCommand) -> Callable[[Update, ContextTypes.DEFAULT_
     return guarded
 
 
-async def on_task_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Accept / Can't take / Escalate."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    staff = _staff(context, update)
-    if staff is None:
-        await _deny(update, context, person_of(context, update)[1])
-        return
-    actor, language = staff
-    press = notify.parse_callback(query.data)
-    if press is None or press.version is None:
-        await query.answer(say("fallback.rephrase", language), show_alert=True)
-        return
+@dataclass(frozen=True)
+class _Done:
+    """What a staff step came to: the text to show and whether it failed (an alert, not a toast)."""
+
+    text: str
+    failed: bool = False
+
+
+def _step(
+    context: ContextTypes.DEFAULT_TYPE, update: Update, press: notify.Callback, language: str
+) -> _Done:
     steps = {
         "acc": (accept, "staff.accepted"),
         "dec": (decline, "staff.declined"),
@@ -89,97 +75,128 @@ async def on_task_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     step, done_key = steps[press.action]
     try:
         with database(context).session() as session:
-            me = session.get(Person, actor.id)
-            assert me is not None
+            me = assistant(context).person_for(session, chat_user(update))
             ticket = step(session, press.ticket_id, me, press.version, now=utcnow())
-            ref = ticket.ref
+            return _Done(say(done_key, language, ref=ticket.ref))
     except TicketError as exc:
+        return _Done(exc.localized(language), failed=True)
+
+
+async def on_task_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Accept / Can't take / Escalate."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    actor, language = await run_sync(person_of, context, update)
+    if not actor.is_staff:
+        await _deny(update, context, language)
+        return
+    press = notify.parse_callback(query.data)
+    if press is None or press.version is None:
+        await query.answer(say("fallback.rephrase", language), show_alert=True)
+        return
+    # The transaction ends before Telegram is called.
+    done = await run_sync(_step, context, update, press, language)
+    if done.failed:
         # Someone else was faster, the button is stale, or the step is not possible any more: say which.
-        await query.answer(exc.localized(language), show_alert=True)
+        await query.answer(done.text, show_alert=True)
         await query.edit_message_reply_markup(None)
         return
     # The card with Resolve / Escalate (and the reporter's contact, now that this person holds the ticket)
     # comes through the outbox, written in the same transaction as the acceptance: sending one from here
     # as well gave the volunteer every accepted task twice.
-    await query.answer(say(done_key, language, ref=ref))
+    await query.answer(done.text)
     await query.edit_message_reply_markup(None)
 
 
-async def start_resolve(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+# --- Resolve, then a note ------------------------------------------------------------------------------
+#
+# Which ticket a volunteer is resolving lives in the database (conversation state "resolve_note", one hour),
+# not in the process: the note resolves the ticket whose Resolve was pressed LAST, also after a restart of
+# the bot or when another bot process receives the note.
+
+
+def _begin_resolve(
+    context: ContextTypes.DEFAULT_TYPE, update: Update, press: notify.Callback | None
+) -> tuple[bool, str]:
+    """Remembers the ticket to resolve (replacing an earlier Resolve); (allowed, language)."""
+    user = chat_user(update)
+    with database(context).session() as session:
+        me = assistant(context).person_for(session, user)
+        if not me.is_staff or press is None:
+            return False, me.preferred_language
+        pending = {"ticket_id": press.ticket_id, "version": press.version}
+        conversations.put(session, "resolve_note", user.key, pending, utcnow())
+        return True, me.preferred_language
+
+
+async def start_resolve(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
-    staff = _staff(context, update)
     press = notify.parse_callback(query.data)
-    if staff is None or press is None:
-        await _deny(update, context, person_of(context, update)[1])
-        return ConversationHandler.END
-    assert context.user_data is not None
-    context.user_data["resolving"] = (press.ticket_id, press.version)
+    allowed, language = await run_sync(_begin_resolve, context, update, press)
+    if not allowed:
+        await _deny(update, context, language)
+        return
     await query.answer()
     assert update.effective_chat is not None
-    await send_text(context.bot, update.effective_chat.id, say("staff.ask_note", staff[1]))
-    return NOTE
+    await send_text(context.bot, update.effective_chat.id, say("staff.ask_note", language))
 
 
-async def finish_resolve(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """The note (a text, or a photo's caption) resolves the ticket; the reporter is told and asked to rate."""
-    message = update.effective_message
-    assert message is not None and context.user_data is not None
-    ticket_id, version = context.user_data.pop("resolving", (None, None))
-    actor, language = person_of(context, update)
-    note = (message.text or message.caption or "").strip()
-    photos = (message.photo[-1].file_id,) if message.photo else ()
-    assert update.effective_chat is not None
+def _resolve_pending(
+    context: ContextTypes.DEFAULT_TYPE, update: Update, note: str, photos: tuple[str, ...]
+) -> str | None:
+    """Resolves the ticket the sender pressed Resolve on, with this note; the answer to send, or None when
+    no Resolve is pending (the message is then an ordinary one)."""
+    user = chat_user(update)
+    now = utcnow()
+    with database(context).session() as session:
+        pending = conversations.get(session, "resolve_note", user.key, now)
+        if pending is None:
+            return None
+        me = assistant(context).person_for(session, user)
+        language = me.preferred_language
     try:
         with database(context).session() as session:
-            me = session.get(Person, actor.id)
-            assert me is not None and ticket_id is not None
-            ticket = resolve(session, ticket_id, me, version, note=note, photo_file_ids=photos, now=utcnow())
-            ref = ticket.ref
+            # Forgotten in the same transaction as the resolution: both happen, or (an error) neither.
+            conversations.forget(session, "resolve_note", user.key)
+            me = assistant(context).person_for(session, user)
+            ticket = resolve(
+                session,
+                int(pending["ticket_id"]),
+                me,
+                pending["version"],
+                note=note,
+                photo_file_ids=photos,
+                now=now,
+            )
+            return say("staff.resolved", language, ref=ticket.ref)
     except TicketError as exc:
-        await send_text(context.bot, update.effective_chat.id, exc.localized(language))
-        if getattr(exc, "field", None) == "note":
-            context.user_data["resolving"] = (ticket_id, version)  # ask again, nothing is lost
-            return NOTE
-        return ConversationHandler.END
-    await send_text(context.bot, update.effective_chat.id, say("staff.resolved", language, ref=ref))
-    return ConversationHandler.END
+        if getattr(exc, "field", None) != "note":
+            # Stale or no longer possible: nothing to wait for. A missing note is asked for again.
+            with database(context).session() as session:
+                conversations.forget(session, "resolve_note", user.key)
+        return exc.localized(language)
 
 
-async def cancel_resolve(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    assert context.user_data is not None and update.effective_chat is not None
-    context.user_data.pop("resolving", None)
-    _, language = person_of(context, update)
-    await send_text(context.bot, update.effective_chat.id, say("bot.cancelled", language))
-    return ConversationHandler.END
+async def resolve_with_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """The note (a text, or a photo's caption) resolves the pending ticket; the reporter is told and asked
+    to rate (through the outbox). False when no Resolve is pending for the sender."""
+    message = update.effective_message
+    assert message is not None and update.effective_chat is not None
+    note = (message.text or message.caption or "").strip()
+    photos = (message.photo[-1].file_id,) if message.photo else ()
+    answer = await run_sync(_resolve_pending, context, update, note, photos)
+    if answer is None:
+        return False
+    await send_text(context.bot, update.effective_chat.id, answer)
+    return True
 
 
-def resolve_conversation() -> ConversationHandler:
-    # PTB warns that with per_message=False the callback entry point is not tracked per message. That is what
-    # we want: the note that follows is a new message from the same user in the same chat.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
-        return _resolve_conversation()
-
-
-def _resolve_conversation() -> ConversationHandler:
-    return ConversationHandler(
-        entry_points=[CallbackQueryHandler(start_resolve, pattern=r"^tk:res:")],
-        states={NOTE: [MessageHandler((filters.TEXT & ~filters.COMMAND) | filters.PHOTO, finish_resolve)]},
-        fallbacks=[CommandHandler("cancel", cancel_resolve)],
-        per_message=False,
-        conversation_timeout=timedelta(minutes=30),
-    )
-
-
-@staff_only
-async def tasks(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Person, language: str) -> None:
-    """Each open task as its card, with the buttons that fit its state."""
-    assert update.effective_chat is not None
+def _task_cards(context: ContextTypes.DEFAULT_TYPE, actor: Person) -> list[dict[str, Any]]:
     with database(context).session() as session:
         me = session.get(Person, actor.id)
         assert me is not None
-        cards = [
+        return [
             notify.task(
                 notify.load_view(session, ticket),
                 me,
@@ -188,6 +205,13 @@ async def tasks(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Perso
             )
             for ticket in tasks_for_staff(session, me)
         ]
+
+
+@staff_only
+async def tasks(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Person, language: str) -> None:
+    """Each open task as its card, with the buttons that fit its state."""
+    assert update.effective_chat is not None
+    cards = await run_sync(_task_cards, context, actor)
     if not cards:
         await send_text(context.bot, update.effective_chat.id, say("staff.no_tasks", language))
     for card in cards:
@@ -204,11 +228,15 @@ async def duty(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Person
     if not actor.has_role(Role.VOLUNTEER):
         await send_text(context.bot, update.effective_chat.id, say("staff.not_volunteer", language))
         return
+    await run_sync(_set_duty, context, actor, arg == "on")
+    await send_text(context.bot, update.effective_chat.id, say(f"staff.duty_{arg}", language))
+
+
+def _set_duty(context: ContextTypes.DEFAULT_TYPE, actor: Person, on: bool) -> None:
     with database(context).session() as session:
         me = session.get(Person, actor.id)
         assert me is not None
-        set_duty(session, me, arg == "on")
-    await send_text(context.bot, update.effective_chat.id, say(f"staff.duty_{arg}", language))
+        set_duty(session, me, on)
 
 
 @staff_only
@@ -223,5 +251,5 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Perso
                 metrics, language if language in ("zh-Hans", "zh-Hant", "en", "ja", "ko") else "en"
             )
 
-    text = await asyncio.to_thread(compute)
+    text = await run_sync(compute)
     await context.bot.send_message(update.effective_chat.id, text, parse_mode="HTML")
