@@ -20,7 +20,8 @@ from telegram.request import BaseRequest
 
 from bot.offload import run_sync
 from bot.pipeline import Assistant
-from bot.telegram import context, dedupe, jobs, menus
+from bot.telegram import dedupe, jobs, menus
+from bot.telegram.context import private_chats_only
 from bot.telegram.handlers import buttons, chat, commands, errors, rating, staff
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
 from bot.telegram.ratelimit import ChatRateLimiter
@@ -75,7 +76,7 @@ def build_application(
 
 def add_handlers(application: Application) -> None:
     # Group -2 runs first: an update from a group or channel stops here, with a polite answer at most.
-    application.add_handler(TypeHandler(Update, context.private_chats_only), group=-2)
+    application.add_handler(TypeHandler(Update, private_chats_only), group=-2)
     # Group -1 next: a repeated update stops here.
     application.add_handler(TypeHandler(Update, dedupe.drop_repeated_updates), group=-1)
     # Group 1 runs last, unless a handler failed (the error handler stops the update): handled, at least once.

@@ -8,6 +8,19 @@ from sqlalchemy.orm import Session
 from community.people.models import Person, PersonRole, Role
 
 
+def private_chat(chat_id: str | None, telegram_id: int | None) -> str | None:
+    """The chat id worth keeping as the person's chat: only the private chat with them.
+
+    Notifications, task cards and contacts go to a person's chat, so a group's chat must never become it.
+    On Telegram a private chat has the user's own id (groups and channels have negative ids), so a chat id
+    that differs from the person's Telegram id is not theirs. Other channels (the terminal chat) have no
+    groups.
+    """
+    if chat_id is None or (telegram_id is not None and chat_id != str(telegram_id)):
+        return None
+    return chat_id
+
+
 def get_or_create_person(
     session: Session,
     external_key: str,
@@ -17,7 +30,12 @@ def get_or_create_person(
     display_name: str = "",
     language: str | None = None,
 ) -> Person:
-    """The person behind a channel identity, created on first contact as a resident/tourist."""
+    """The person behind a channel identity, created on first contact as a resident/tourist.
+
+    `chat_id` is where the message came from; it becomes the person's chat only when it is the private chat
+    with them (`private_chat`).
+    """
+    chat_id = private_chat(chat_id, telegram_id)
     person = session.scalar(select(Person).where(Person.external_key == external_key))
     if person is None and telegram_id is not None:
         # Staff from the roster are matched by their Telegram id when they first write.
