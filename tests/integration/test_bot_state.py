@@ -18,12 +18,14 @@ import yaml
 from sqlalchemy import select
 from telegram import Update
 
+from bot import pipeline
 from bot.pipeline import Assistant
 from bot.rasa_client import RasaClient
 from bot.telegram.app import build_application
 from community.database import Database, utcnow
 from community.i18n import t
 from community.knowledge.loader import load
+from community.language import Detection, detect
 from community.language.service import set_translator
 from community.language.translate import NullTranslator
 from community.people.models import Person
@@ -251,6 +253,23 @@ def reports_of(database: Database, telegram_id: int) -> list[Ticket]:
         if reporter is None:
             return []
         return list(session.scalars(select(Ticket).where(Ticket.reporter_id == reporter.id)))
+
+
+async def test_a_message_language_is_detected_once(
+    new_bot: Callable[[], Any], telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    detected: list[str] = []
+
+    def counting(text: str, previous: str | None = None) -> Detection:
+        detected.append(text)
+        return detect(text, previous=previous)
+
+    monkeypatch.setattr(pipeline, "detect", counting)
+    bot = await new_bot()
+    tourist = REPORTER + 4
+    await bot.feed(message_update(tourist, "Where can I charge my phone?", language_code="ko"))
+    assert detected == ["Where can I charge my phone?"]
+    assert texts(telegram, tourist) == ["you said Where can I charge my phone?"]
 
 
 # --- at least once -------------------------------------------------------------------------------------

@@ -265,8 +265,6 @@ async def test_a_shared_location_and_a_question_give_the_nearest_open_toilet_as_
 # --- 3. a report, from the first message to the rating ------------------------------------------------------
 
 
-# The resolve conversation's 30-minute timeout needs the JobQueue, which these tests do not start.
-@pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`")
 async def test_a_resident_reports_a_broken_street_light_and_the_loop_closes(
     application: Application, telegram: FakeTelegram, stack: Stack
 ) -> None:
