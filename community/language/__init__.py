@@ -4,7 +4,6 @@ Detection never calls the network; translation always goes through the Translato
 """
 
 from community.language.detect import (
-    CONFIDENCE_THRESHOLD,
     CURATED,
     DEFAULT_LANGUAGE,
     SUPPORTED,
@@ -12,6 +11,7 @@ from community.language.detect import (
     detect,
     normalise_code,
 )
+from community.language.latin import CONFIDENCE_THRESHOLD
 from community.language.translate import (
     AUTO,
     IDENTITY,

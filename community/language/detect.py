@@ -2,14 +2,14 @@
 
 Script decides first, because a script is certain evidence and statistics on three words are not:
 Hangul → ko, kana → ja, Han only → Chinese (Simplified vs Traditional told apart with OpenCC), Thai → th,
-Cyrillic → ru, Arabic → ar. Only Latin-script text goes to `langdetect`, restricted to the Latin candidate
-languages and seeded, so the same message always gives the same answer; its answer is weighed against common
-words of each language ("wo", "ist", "die"), because on three words its n-gram statistics alone are close
-to a coin toss. Alone, `langdetect` misreads about one short message in four here (short Chinese mostly as
-Korean); see `scripts/language_accuracy.py`.
+Cyrillic → ru, Arabic → ar. Latin-script text goes to `community.language.latin`: `langdetect` and `lingua`
+restricted to the Latin candidate languages, weighed against common words of each language ("wo", "ist",
+"tandas"), because on three words either detector alone is close to a coin toss. Alone, `langdetect`
+misreads about one short message in four here (short Chinese mostly as Korean); see
+`scripts/language_accuracy.py`.
 
 A message that carries no usable evidence (one ambiguous word such as "ok", "taxi" or "wifi", emoji, digits,
-a URL) or whose Latin-script statistics are weak never flips the user's language: `previous` is kept.
+a URL) or whose Latin-script evidence is weak never flips the user's language: `previous` is kept.
 """
 
 from __future__ import annotations
@@ -23,25 +23,16 @@ from pathlib import Path
 from typing import Final
 
 import opencc
-from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
-from langdetect.lang_detect_exception import LangDetectException
 from opencc import OpenCC
+
+from community.language.latin import CONFIDENCE_THRESHOLD, hint_languages, letter_languages, single_word, vote
 
 # Languages with hand-written answers; every other language is machine-translated.
 CURATED: Final = ("zh-Hans", "zh-Hant", "en", "ja", "ko")
 # Every code `detect` can return (besides a caller's own `previous`).
-SUPPORTED: Final = (*CURATED, "fr", "de", "es", "it", "pt", "ru", "th", "vi", "ar", "id")
-# The languages written in Latin script that langdetect may choose between. Its other 47 profiles only
-# produce confusions for short text (Dutch, Tagalog, Somali... for "ok thanks").
-LATIN_CANDIDATES: Final = ("en", "fr", "de", "es", "it", "pt", "vi", "id")
+SUPPORTED: Final = (*CURATED, "fr", "de", "es", "it", "pt", "ru", "th", "vi", "ar", "id", "ms")
 DEFAULT_LANGUAGE: Final = "en"
 
-# Below this probability (langdetect's restricted to the Latin candidates, combined with the hint words) the
-# user's previous language is kept. Measured on 229 Latin-script messages (tests/language/messages.tsv and a
-# held-out set): at 0.80, 185 of the 188 decisions are right and 15 messages keep `previous`; at 0.50,
-# 187 of 195 are right. A wrong switch costs more than a kept language (the user is answered in a language
-# they cannot read), so the threshold buys precision: 3 wrong switches instead of 8.
-CONFIDENCE_THRESHOLD: Final = 0.80
 # Confidence reported when the text is Chinese but has no character that only one script uses (你好).
 AMBIGUOUS_CHINESE_CONFIDENCE: Final = 0.5
 
@@ -50,7 +41,7 @@ SCRIPT: Final = "script"
 OPENCC: Final = "opencc"
 DIACRITICS: Final = "diacritics"
 LEXICON: Final = "lexicon"
-LANGDETECT: Final = "langdetect"
+VOTE: Final = "vote"  # langdetect, lingua and the hint words together
 KEPT: Final = "kept"
 
 
@@ -59,7 +50,7 @@ class Detection:
     language: str
     # How sure the text itself makes us, 0..1; 0.0 when the language was kept for lack of evidence.
     confidence: float
-    # One of script, opencc, diacritics, lexicon, langdetect, kept.
+    # One of script, opencc, diacritics, lexicon, vote, kept.
     method: str
 
 
@@ -238,162 +229,9 @@ _NEUTRAL: Final = frozenset(
     "emm en um uh ciao selfie photo foto video live id vip".split()
 )
 
-# Common chat words of each candidate language: function words, courtesy words (hello, thanks, sorry, bye,
-# please, yes, no) and the nouns and verbs of a tourist's questions. They multiply the odds of langdetect's
-# answer (short text has too few n-grams for its statistics alone) and decide one-word messages ("merci").
-_HINTS: Final[dict[str, frozenset[str]]] = {
-    "en": frozenset(
-        """the is are was where what when which who how why can could would should will do does did i
-        i'm you your my we our it's there this that these those with from near here much many any
-        some open close closed ticket tickets toilets bathroom restroom price cost costs parking
-        lost help thank morning evening night tonight today tomorrow need want nearby have has of
-        to and for at in on me us get go way far walk long time good great nice bring inside
-        goodbye excuse hello helo hi hey thanks thx thank bye
-        someone somebody collapsed fainted fell fire smoke child kid son daughter missing bleeding
-        breathing broken light lamp street police ambulance hurt injured emergency report problem""".split()
-    ),
-    "fr": frozenset(
-        """le la les un de que est où je j'ai vous nous merci bonjour bonsoir salut revoir désolé
-        excusez oui c'est qu'il qu'est est-ce une des du pour avec ici combien quelle quel heure
-        ça pas beaucoup près d'ici s'il plaît peut on mot passe perdu toilettes coûte entrée carte
-        bancaire accepte acceptez loin pied au aux mon ma mes très cherche gare manger ouvert
-        demain bonne journée sac""".split()
-    ),
-    "de": frozenset(
-        """der die das ist wo wie ich sie nicht nein danke dank vielen bitte entschuldigung tschüss
-        guten morgen tag abend und ein eine einen mein meine gibt hier zu kann können mit zum zur
-        schön viel kostet nähe eintritt wann macht habe verloren karte zahlen komme bahnhof weit
-        fuß führung auf englisch toilette suche heute offen essen""".split()
-    ),
-    "es": frozenset(
-        """el la los las un de que está dónde donde cuánto cuanto qué hola gracias adiós perdón
-        disculpe muchas por favor buenos buenas días tardes noches hay cerca mi puedo baño cómo
-        como llego cuesta entrada aparcamiento cierra perdí cartera pagar tarjeta estación tren
-        lejos caminando una hora busco abierto mañana comer hablas inglés""".split()
-    ),
-    "it": frozenset(
-        """il la è dov'è dove grazie prego scusi arrivederci mille buongiorno buonasera quanto costa
-        posso sono della del di che non qui un una mi si ci vuole bagno biglietto per favore
-        lontano ho perso mangiare aperto domani""".split()
-    ),
-    "pt": frozenset(
-        """de que onde fica obrigado obrigada olá tchau desculpe bom dia você não quanto custa
-        banheiro posso pagar cartão entrada estação longe meu minha perdi comer aberto amanhã um
-        uma do da em tem aqui perto muito""".split()
-    ),
-    "vi": frozenset(
-        """cam on xin chao loi ban toi khong dau bao nhieu tien duoc gi nha ve sinh di""".split()
-    ),
-    "id": frozenset(
-        """di mana terima kasih maaf tolong berapa harga saya apa apakah ada tidak bisa selamat pagi
-        siang malam sampai jumpa toiletnya tiketnya bayar kartu jauh buka besok mencari""".split()
-    ),
-}
-# A word in several lists (la: fr, es, it; di: it, id, vi; on: en, fr, vi) counts for each of them, and alone
-# is no evidence.
-_HINT_LANGUAGES: Final[dict[str, tuple[str, ...]]] = {}
-for _language, _words in _HINTS.items():
-    for _word in _words:
-        _HINT_LANGUAGES[_word] = (*_HINT_LANGUAGES.get(_word, ()), _language)
-
 # Letters no other Latin candidate uses: Vietnamese's horned and hooked vowels, đ, and its stacked tones
 # (the Latin Extended Additional block U+1EA0–U+1EF9). One of them is near-certain Vietnamese.
 _VIETNAMESE_RE: Final = re.compile("[ăđơưĂĐƠƯ\u1ea0-\u1ef9]")
-# Letters that narrow the candidates: the prior gets these as extra hints.
-_LETTER_HINTS: Final[dict[str, tuple[str, ...]]] = {
-    "ñ": ("es",),
-    "¿": ("es",),
-    "¡": ("es",),
-    "ß": ("de",),
-    "ä": ("de",),
-    "ö": ("de",),
-    "ü": ("de",),
-    "ã": ("pt",),
-    "õ": ("pt",),
-    "ç": ("fr", "pt"),
-    "œ": ("fr",),
-    "è": ("fr", "it"),
-    "ê": ("fr", "pt"),
-    "î": ("fr",),
-    "û": ("fr",),
-    "ì": ("it",),
-    "ò": ("it",),
-}
-# Odds multiplier of one hint; hints beyond _MAX_HINTS add nothing (by then the language is clear).
-_HINT_FACTOR: Final = 5.0
-_MAX_HINTS: Final = 6
-_PREVIOUS_FACTOR: Final = 2.0
-# Added to every candidate's langdetect probability before the hints multiply it, divided by the number of
-# words: the fewer the words, the less langdetect's vote share is worth against the hint words.
-_LANGDETECT_FLOOR: Final = 0.08
-
-
-class _LatinDetector:
-    """langdetect restricted to the Latin candidates, with a fixed seed.
-
-    Its own factory holds only the candidate profiles: restricting the languages this way is the same as a
-    prior of zero for the others, and it keeps us off langdetect's global factory and its global seed.
-    """
-
-    def __init__(self) -> None:
-        self.factory = DetectorFactory()
-        profiles = [
-            (Path(PROFILES_DIRECTORY) / language).read_text(encoding="utf-8") for language in LATIN_CANDIDATES
-        ]
-        self.factory.load_json_profile(profiles)
-        # Seed 0, as `DetectorFactory.seed = 0` would, but only for this factory: langdetect draws random
-        # n-grams, and an unseeded detector answers differently from one run to the next.
-        self.factory.set_seed(0)
-        self.languages = tuple(self.factory.get_lang_list())
-
-    def probabilities(self, text: str) -> dict[str, float]:
-        """Probability per candidate; langdetect leaves out those below 0.1."""
-        detector = self.factory.create()
-        detector.append(text)
-        return {p.lang: p.prob for p in detector.get_probabilities()}
-
-
-@cache
-def _latin_detector() -> _LatinDetector:
-    # Built on first use, not at import time: community.models imports this package. Each call creates its
-    # own Detector (they hold per-message state); the factory's tables are only read, so threads may share it.
-    return _LatinDetector()
-
-
-def _hint_odds(words: Iterable[str], text: str, previous: str | None) -> dict[str, float]:
-    """Odds per candidate from hint words and letters (¿, ß, ã...) in `text`: each hit multiplies its
-    languages' odds by 5.
-
-    Multiplicative, like the likelihood of independent observations: three German function words make
-    German 125 times likelier than a language with none, which is about what they are worth.
-    """
-    hits = dict.fromkeys(LATIN_CANDIDATES, 0)
-    for word in words:
-        for language in _HINT_LANGUAGES.get(word, ()):
-            hits[language] += 1
-    for ch in text:
-        for language in _LETTER_HINTS.get(ch, ()):
-            hits[language] += 1
-    odds = {language: _HINT_FACTOR ** min(count, _MAX_HINTS) for language, count in hits.items()}
-    if previous in odds:
-        # Stickiness: between two about equally likely readings, stay in the user's language.
-        odds[previous] *= _PREVIOUS_FACTOR
-    return odds
-
-
-def _combine(langdetect: dict[str, float], odds: dict[str, float], words: int) -> list[tuple[str, float]]:
-    """langdetect's probabilities times the hint odds, normalised, best first.
-
-    Not fed to langdetect as its prior: langdetect samples the same few n-grams of a short message hundreds
-    of times until one language passes 0.99999, which washes out any prior ("wo ist die toilette" stays
-    English under a 625:1 German prior). Its output is in effect the share of its 7 trials each language
-    won, so it is used as one vote share among the evidence; the floor keeps a language that won no trial
-    alive when the words clearly say otherwise.
-    """
-    floor = _LANGDETECT_FLOOR / max(1, words)
-    scores = {language: (langdetect.get(language, 0.0) + floor) * odds[language] for language in odds}
-    total = sum(scores.values())
-    return sorted(((language, score / total) for language, score in scores.items()), key=lambda x: -x[1])
 
 
 # --- detection ------------------------------------------------------------------------------------------
@@ -453,7 +291,7 @@ def _detect_chinese(text: str, previous: str | None) -> Detection:
 
 def _unanimous_language(words: list[str]) -> str | None:
     """The one candidate language every word belongs to, when each word belongs to that one only."""
-    languages = {language for word in words for language in _HINT_LANGUAGES.get(word, ("?", "??"))}
+    languages = {language for word in words for language in hint_languages(word) or ("?", "??")}
     return languages.pop() if len(languages) == 1 else None
 
 
@@ -465,27 +303,24 @@ def _detect_latin(profile: _Profile, cleaned: str, previous: str | None) -> Dete
     content = [w for w in profile.latin_words if w not in _NEUTRAL]
     if not content:
         return _kept(previous)
+    lowered = cleaned.lower()
     if len(content) == 1:
-        # One word: langdetect's n-grams of a single word are noise ("taxi" comes out Italian). Only a word
-        # that belongs to exactly one candidate language ("merci", "danke") is evidence.
-        languages = {*_HINT_LANGUAGES.get(content[0], ())}
-        languages |= {lang for ch in cleaned.lower() for lang in _LETTER_HINTS.get(ch, ())}
+        # One word: n-grams of a single word are mostly noise ("taxi" comes out Italian). A word that
+        # belongs to exactly one candidate language ("merci", "danke") is evidence; so is a long word both
+        # statistical voters are sure of ("Kinderpreis").
+        languages = {*hint_languages(content[0])} | letter_languages(lowered)
         if len(languages) == 1:
             return Detection(languages.pop(), 0.85, LEXICON)
-        return _kept(previous)
+        sure = single_word(content[0]) if not languages else None
+        return Detection(sure.language, round(sure.probability, 3), VOTE) if sure else _kept(previous)
 
-    try:
-        # Every Latin word, neutral ones too: "thank" in "thank you so much" is English n-grams.
-        statistics = _latin_detector().probabilities(text)
-    except LangDetectException:
-        return _kept(previous)  # no n-gram langdetect knows
-    odds = _hint_odds(profile.latin_words, cleaned.lower(), previous)
-    language, probability = _combine(statistics, odds, len(profile.latin_words))[0]
-    if probability < CONFIDENCE_THRESHOLD:
+    # Every Latin word, neutral ones too: "thank" in "thank you so much" is English n-grams.
+    best = vote(profile.latin_words, text, lowered, previous)
+    if best.probability < CONFIDENCE_THRESHOLD:
         unanimous = _unanimous_language(content)
         if unanimous is not None:
             # Every word is a chat word of one language and of no other ("someone collapsed"), but too few
-            # n-grams for langdetect, which reads that one as Italian: the words decide.
+            # n-grams for the statistics: the words decide.
             return Detection(unanimous, 0.85, LEXICON)
         return _kept(previous)
-    return Detection(language, round(probability, 3), LANGDETECT)
+    return Detection(best.language, round(best.probability, 3), VOTE)

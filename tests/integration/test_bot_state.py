@@ -272,6 +272,24 @@ async def test_a_message_language_is_detected_once(
     assert texts(telegram, tourist) == ["you said Where can I charge my phone?"]
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("¿A qué hora abre?", "es"), ("Faut-il réserver ?", "fr"), ("Kinderpreis", "de"), ("Tandas?", "ms")],
+)
+async def test_a_message_in_a_language_we_do_not_curate_sets_the_language_the_actions_answer_in(
+    new_bot: Callable[[], Any], world: Database, rasa: FakeRasa, text: str, language: str
+) -> None:
+    # Telegram says Korean; the message says otherwise. The language goes to the actions with the message
+    # (they answer in it, machine-translated) and stays the person's language.
+    bot = await new_bot()
+    tourist = REPORTER + 5
+    await bot.feed(message_update(tourist, text, language_code="ko"))
+    assert rasa.received[-1]["metadata"]["language"] == language
+    with world.session() as session:
+        person = session.scalar(select(Person).where(Person.telegram_id == tourist))
+        assert person is not None and person.preferred_language == language
+
+
 # --- at least once -------------------------------------------------------------------------------------
 
 

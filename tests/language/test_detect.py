@@ -13,14 +13,17 @@ from langdetect import DetectorFactory
 from community.language import CURATED, SUPPORTED, Detection, detect, normalise_code
 
 MESSAGES = Path(__file__).resolve().parent / "messages.tsv"
+# The languages we answer by machine translation that the corpus must cover well (issue 16).
+TRANSLATED = ("es", "fr", "de", "it", "pt", "vi", "id", "ms", "th", "ru", "ar")
 
 
-def load_messages() -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
+def load_messages() -> list[tuple[tuple[str, ...], str]]:
+    """(accepted languages, text): the writer's language first, then any other the same text is in."""
+    pairs: list[tuple[tuple[str, ...], str]] = []
     for line in MESSAGES.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
-            expected, _, text = line.partition("\t")
-            pairs.append((expected, text))
+            languages, _, text = line.partition("\t")
+            pairs.append((tuple(languages.split("|")), text))
     return pairs
 
 
@@ -29,33 +32,40 @@ def load_messages() -> list[tuple[str, str]]:
 
 def test_corpus_is_big_and_varied_enough() -> None:
     pairs = load_messages()
-    counts = Counter(expected for expected, _ in pairs)
-    assert len(pairs) >= 240
+    counts = Counter(accepted[0] for accepted, _ in pairs)
+    assert len(pairs) >= 600
     assert all(counts[language] >= 40 for language in CURATED), counts
-    assert sum(counts[language] for language in ("fr", "de", "es", "ru", "th", "vi")) >= 40
-    assert set(counts) <= set(SUPPORTED), set(counts) - set(SUPPORTED)
+    assert all(counts[language] >= 20 for language in TRANSLATED), counts
+    assert {language for accepted, _ in pairs for language in accepted} <= set(SUPPORTED)
     assert all(text.strip() for _, text in pairs)
     texts = [text for _, text in pairs]
     assert len(set(texts)) == len(texts), "duplicate messages inflate the accuracy"
+    # Alternatives are for text that is the same in two languages, not for hard cases: few of them.
+    assert sum(len(accepted) > 1 for accepted, _ in pairs) <= len(pairs) // 20
 
 
 def test_accuracy_on_corpus() -> None:
     pairs = load_messages()
     right: Counter[str] = Counter()
     total: Counter[str] = Counter()
+    strict = 0
     misses: list[str] = []
-    for expected, text in pairs:
+    for accepted, text in pairs:
         got = detect(text).language
-        total[expected] += 1
-        if got == expected:
-            right[expected] += 1
+        total[accepted[0]] += 1
+        strict += got == accepted[0]
+        if got in accepted:
+            right[accepted[0]] += 1
         else:
-            misses.append(f"{expected} → {got}: {text}")
+            misses.append(f"{'|'.join(accepted)} → {got}: {text}")
     overall = sum(right.values()) / len(pairs)
     per_language = {language: right[language] / total[language] for language in total}
-    assert overall >= 0.97, (overall, misses)
-    weak = {language: round(acc, 3) for language, acc in per_language.items() if acc < 0.9}
+    assert overall >= 0.99, (overall, misses)
+    weak = {language: round(acc, 3) for language, acc in per_language.items() if acc < 0.95}
     assert not weak, (weak, misses)
+    # Counting text that is the same in two languages (早安, "Selamat pagi") as wrong unless it is the
+    # writer's language, the detector still gets 98 % right.
+    assert strict / len(pairs) >= 0.98, strict / len(pairs)
 
 
 # --- script first ----------------------------------------------------------------------------------------
@@ -158,13 +168,34 @@ def test_japanese_kanji_only_message_stays_japanese_for_a_japanese_user() -> Non
         ("Dov'è il bagno?", "it"),
         ("Onde fica o banheiro?", "pt"),
         ("Di mana toiletnya?", "id"),
+        ("Tandas kat mana?", "ms"),
+        ("¿A qué hora abre?", "es"),
+        ("Faut-il réserver ?", "fr"),
+        ("Ho perso la borsa", "it"),
+        ("Quanto custa a entrada?", "pt"),
     ],
 )
 def test_latin_languages(text: str, language: str) -> None:
     result = detect(text, previous="zh-Hans")
     assert result.language == language
-    assert result.method == "langdetect"
+    assert result.method == "vote"
     assert result.confidence >= 0.8
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        # The words both languages share say Indonesian, the default; a word only Malay uses says Malay.
+        ("Tolong! Anak saya hilang", "id"),
+        ("Tolong! Anak saya hilang, tak jumpa", "ms"),
+        ("Di mana saya bisa beli tiket?", "id"),
+        ("Di mana tandas?", "ms"),
+        ("Masuk percuma ke?", "ms"),
+        ("Masuknya gratis nggak?", "id"),
+    ],
+)
+def test_indonesian_or_malay_by_the_words_only_one_uses(text: str, language: str) -> None:
+    assert detect(text, previous="en").language == language
 
 
 def test_vietnamese_diacritics_are_a_strong_hint() -> None:
@@ -197,9 +228,20 @@ def test_one_ambiguous_word_without_history_is_english(text: str) -> None:
 
 
 def test_low_confidence_keeps_previous() -> None:
-    # Portuguese that langdetect reads as Spanish and the hint words read as Portuguese: no clear winner.
-    result = detect("Quanto custa a entrada?", previous="ko")
+    # Spanish, Portuguese and Italian alike: no clear winner.
+    result = detect("casa grande", previous="ko")
     assert (result.language, result.method) == ("ko", "kept")
+
+
+def test_a_long_word_both_statistical_voters_are_sure_of_is_evidence() -> None:
+    result = detect("Kinderpreis", previous="ja")
+    assert (result.language, result.method) == ("de", "vote")
+
+
+@pytest.mark.parametrize("text", ["Starbucks", "McDonalds", "Xijindu", "nihao", "spasibo", "karaoke"])
+def test_a_name_or_a_word_of_many_languages_keeps_the_language(text: str) -> None:
+    # lingua gives "Starbucks" 0.95 German; langdetect does not agree, so a Japanese user stays Japanese.
+    assert detect(text, previous="ja") == Detection("ja", 0.0, "kept")
 
 
 def test_detection_is_deterministic_and_leaves_langdetect_global_seed_alone() -> None:
@@ -265,8 +307,10 @@ def test_a_short_english_alarm_after_chinese_is_answered_in_english(text: str) -
     assert detect(text, previous="zh-Hans").language == "en"
 
 
-def test_words_of_one_language_only_decide_what_langdetect_cannot() -> None:
-    # langdetect reads "someone collapsed" as Italian; both words are English chat words and nothing else.
-    assert detect("someone collapsed", previous="zh-Hans") == Detection("en", 0.85, "lexicon")
+def test_words_of_one_language_only_decide_what_the_voters_cannot() -> None:
+    # The statistical voters are unsure of "ciao grazie" (ciao is typed in every language); grazie is an
+    # Italian chat word and nothing else.
+    assert detect("ciao grazie", previous="zh-Hans") == Detection("it", 0.85, "lexicon")
+    assert detect("someone collapsed", previous="zh-Hans").language == "en"
     # Words shared by several languages (la: fr, es, it) are no such evidence.
     assert detect("ok ok la", previous="ko").language == "ko"
