@@ -240,6 +240,8 @@ class Services:
                     ]
                 ),
                 f"events={HEALTH_TICK}",
+                # Ticks wait here while httpok restarts a server (it waits for RUNNING): none is dropped.
+                "buffer_size=64",
                 "autorestart=true",
                 f"stderr_logfile={_value(str(folder / 'health.log'))}",
                 "stderr_logfile_maxbytes=10MB",
