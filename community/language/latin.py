@@ -12,7 +12,8 @@ caller keeps the user's previous language, because a wrong switch costs more tha
 
 Indonesian and Malay share most of their everyday words: "Tolong! Anak saya hilang" is both. Only the
 words one of them uses and the other does not (tandas, percuma, tak, nak / nggak, bisa, gratis, dokter)
-tell them apart; a message with none of them is read as Indonesian, the language of far more visitors.
+tell them apart; a message with none of them is read as Indonesian, which about eight times as many
+people speak.
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ _LINGUA_LANGUAGES: Final = {
 }
 _BY_LINGUA: Final = {lingua: code for code, lingua in _LINGUA_LANGUAGES.items()}
 
-# Below this combined probability the user's previous language is kept. Measured with
-# scripts/language_accuracy.py on the 342 Latin-script messages of two words or more in
-# tests/language/messages.tsv: at 0.6, 337 right, 4 wrong, 1 kept; at 0.5, 338, 4, 0; at 0.7, 334, 3, 5.
-# A wrong switch costs more than a kept language (the user is answered in a language they cannot read).
+# Below this combined probability the user's previous language is kept. On the 342 Latin-script messages of
+# two words or more in tests/language/messages.tsv: at 0.5 and 0.6, 340 right, 2 wrong, none kept; at 0.7,
+# 337, 2, 3; at 0.8, 334, 1, 7. A wrong switch costs more than a kept language (the user is answered in a
+# language they cannot read), but a kept one is still wrong for a new user: 0.6 is the knee.
 CONFIDENCE_THRESHOLD: Final = 0.6
 
 # Odds multiplier of one hint; hints beyond _MAX_HINTS add nothing (by then the language is clear).
@@ -280,7 +281,7 @@ def _indonesian_or_malay(words: Iterable[str]) -> str:
     """Indonesian or Malay by the words only one of them uses; Indonesian when none or as many of each.
 
     lingua leans to Malay on the words both share ("Tolong! Anak saya hilang"), so its split of the pair is
-    no evidence; Indonesian is the default because far more of our visitors write it.
+    no evidence; Indonesian is the default because far more people write it.
     """
     indonesian = malay = 0
     for word in words:
