@@ -1,5 +1,10 @@
 """What every action needs: the user's language, identity and location from the bot's metadata, the
-database, and replies from the message catalogue (translated for languages without curated texts)."""
+database, and replies from the message catalogue (translated for languages without curated texts).
+
+The identity is believed only with the bot's proof (community/identity.py): this is the one place that
+reads it, so a message that did not come from the bot names nobody — no tickets shown, nothing filed or
+changed for anyone.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +22,12 @@ from sqlalchemy.orm import Session
 from community.database import Database, get_database
 from community.grids.models import Landmark
 from community.i18n import FALLBACK_LANGUAGE, is_curated, t
+from community.identity import verified_user
 from community.language.service import get_translator, localise
 from community.language.translate import TranslationUnavailable
 from community.people.models import Person
 from community.people.service import get_or_create_person
+from community.settings import get_settings
 from community.tickets.models import IssueCategory
 
 logger = logging.getLogger(__name__)
@@ -75,18 +82,45 @@ def database() -> Database:
     return get_database()
 
 
+class AnonymousCaller(Exception):
+    """The message carries no valid proof that the bot sent it for this person."""
+
+
+def channel_secret() -> str:
+    return get_settings().xijin_channel_secret.get_secret_value()
+
+
+def identity_of(tracker: Tracker) -> dict[str, Any] | None:
+    """The user the bot vouches for in the latest message (key, telegram_id, chat_id, name), or None."""
+    return verified_user(channel_secret(), str(tracker.sender_id), metadata(tracker))
+
+
 def person_of(session: Session, tracker: Tracker) -> Person:
-    """The person behind the conversation; the front end sends its identity as metadata."""
-    user = metadata(tracker).get("user") or {}
-    key = str(user.get("key") or f"rasa:{tracker.sender_id}")
+    """The person behind the conversation, as the bot signed it; registered on first contact.
+
+    Raises AnonymousCaller without the bot's proof: callers check `refuse_anonymous` first.
+    """
+    user = identity_of(tracker)
+    if user is None:
+        raise AnonymousCaller(f"no valid identity proof for sender {tracker.sender_id!r}")
     return get_or_create_person(
         session,
-        key,
+        str(user["key"]),
         telegram_id=user.get("telegram_id"),
         chat_id=str(user["chat_id"]) if user.get("chat_id") is not None else None,
         display_name=str(user.get("name") or ""),
         language=language_of(tracker),
     )
+
+
+async def refuse_anonymous(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """True, with a polite answer, when nobody the bot vouches for sent the message: such a caller gets no
+    personal data and changes nothing."""
+    if identity_of(tracker) is not None:
+        return False
+    logger.warning("no valid identity proof (sender %r): nothing personal done", tracker.sender_id)
+    await say(dispatcher, tracker, "chat.anonymous")
+    return True
 
 
 def entity_value(tracker: Tracker, entity: str) -> str | None:

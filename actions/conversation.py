@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import database, entity_value, menu_buttons, person_of, say
+from actions.common import database, entity_value, identity_of, menu_buttons, person_of, say
 from community.i18n import CURATED_LANGUAGES, t
 from community.people.service import set_language
 
@@ -104,8 +104,9 @@ class ActionSetLanguage(Action):
             ]
             await say(dispatcher, tracker, "chat.language_ask", buttons=buttons)
             return []
-        with database().session() as session:
-            set_language(session, person_of(session, tracker), language)
+        if identity_of(tracker) is not None:  # remembered only for a person the bot vouches for
+            with database().session() as session:
+                set_language(session, person_of(session, tracker), language)
         if language in CURATED_LANGUAGES:
             text = t("chat.language_set", language)
         else:

@@ -23,6 +23,7 @@ from actions.common import (
     location_of,
     metadata,
     person_of,
+    refuse_anonymous,
     say,
     source_key_of,
 )
@@ -83,6 +84,10 @@ class ActionEmergency(Action):
         except Exception:
             # The first-aid point helps, but the alert to the staff must not depend on finding it.
             logger.exception("first-aid point search failed; filing the emergency anyway")
+        # The numbers and the first-aid point are for anyone; an alert to the staff only for a person the
+        # bot vouches for (a forged request must not page the community committee).
+        if await refuse_anonymous(dispatcher, tracker):
+            return []
         if (
             where is not None
             and fresh_location_of(tracker) is not None

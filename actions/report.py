@@ -32,6 +32,7 @@ from actions.common import (
     metadata,
     person_of,
     photos_of,
+    refuse_anonymous,
     say,
     source_key_of,
     text_for,
@@ -291,6 +292,9 @@ class ActionSubmitReport(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if await refuse_anonymous(dispatcher, tracker):
+            # Nobody the bot vouches for: nothing is filed, and the form starts afresh next time.
+            return [SlotSet(name, None) for name in FORM_SLOTS]
         language = language_of(tracker)
         slots = {name: tracker.get_slot(name) for name in FORM_SLOTS}
         kind, _, where = str(slots["report_location"] or "").partition(":")

@@ -8,7 +8,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import database, language_of, metadata, person_of, say, source_key_of
+from actions.common import (
+    database,
+    language_of,
+    metadata,
+    person_of,
+    refuse_anonymous,
+    say,
+    source_key_of,
+)
 from community.database import utcnow
 from community.i18n import is_curated
 from community.language.service import localise, to_chinese_for_staff
@@ -25,6 +33,8 @@ class ActionCheckTickets(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if await refuse_anonymous(dispatcher, tracker):
+            return []
         language = language_of(tracker)
         with database().session() as session:
             text = reporter_tickets_text(session, person_of(session, tracker), language)
@@ -41,6 +51,8 @@ class ActionTalkToHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if await refuse_anonymous(dispatcher, tracker):
+            return []
         language = language_of(tracker)
         text = tracker.latest_message.get("text") or ""
         with database().session() as session:

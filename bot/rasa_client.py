@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from community.breaker import CircuitBreaker
+from community.identity import CHANNEL_PATH, secret_from_environment, signed_request
 
 logger = logging.getLogger(__name__)
 
@@ -23,12 +24,15 @@ class RasaClient:
         base_url: str,
         *,
         token: str = "",
+        secret: str | None = None,
         timeout_seconds: float = 5.0,
         breaker: CircuitBreaker | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
+        # Rasa's channel takes only what this secret signs (community/identity.py); None: the environment's.
+        self.secret = secret_from_environment() if secret is None else secret
         self.timeout_seconds = timeout_seconds
         # Opens when most recent calls failed (not on one slow answer); half-opens by itself after a while, so
         # the bot leaves its degraded mode without a restart once Rasa answers again.
@@ -44,10 +48,9 @@ class RasaClient:
         if not self.breaker.allow():
             raise RasaUnavailable("circuit open: most recent calls to Rasa failed")
         try:
-            response = await self._client.post(
-                f"{self.base_url}/webhooks/rest/webhook",
-                json={"sender": sender, "message": message, "metadata": metadata},
-            )
+            body, headers = signed_request(self.secret, sender, message, metadata)
+            url = f"{self.base_url}{CHANNEL_PATH}"
+            response = await self._client.post(url, content=body, headers=headers)
             response.raise_for_status()
             replies = response.json()
         except asyncio.CancelledError:

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: SecretStr = SecretStr("")
     rasa_timeout_seconds: float = 8.0
+    # The bot signs every message to Rasa and the identity in it with this secret (community/identity.py);
+    # Rasa's channel and the actions believe nothing else. `xijin run` makes a random one when it is unset.
+    xijin_channel_secret: SecretStr = SecretStr("")
     action_server_port: int = 5055
 
     # Telegram. Without a token the bot runs as a terminal chat.

@@ -52,6 +52,10 @@ def get_or_create_person(
         session.add(person)
         session.flush()
         return person
+    if person.telegram_id is not None:
+        # Checked against the id on record as well: a caller that leaves the Telegram id out does not get
+        # to point a Telegram user's notifications elsewhere.
+        chat_id = private_chat(chat_id, person.telegram_id)
     if chat_id and person.chat_id != chat_id:
         person.chat_id = chat_id
     if display_name and not person.display_name:

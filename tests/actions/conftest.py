@@ -17,7 +17,7 @@ from community.knowledge.loader import load_into_database
 from community.knowledge.schema import KnowledgeBase, load_knowledge
 from community.language.service import set_translator
 from community.language.translate import NullTranslator
-from tests.actions.support import PROJECT_ROOT
+from tests.actions.support import CHANNEL_SECRET, PROJECT_ROOT
 
 # Monday 2 June 2025, 11:00 in Xijindu (03:00 UTC): every service point with daytime hours is open.
 DAYTIME = datetime(2025, 6, 2, 3, 0, tzinfo=UTC)
@@ -60,6 +60,13 @@ def kb(db: Database, knowledge_base: KnowledgeBase, monkeypatch: pytest.MonkeyPa
         if hasattr(module, "database"):
             monkeypatch.setattr(module, "database", lambda: db)
     return db
+
+
+@pytest.fixture(autouse=True)
+def channel_secret(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The secret the actions check identities with: the one `make_metadata` signs with."""
+    monkeypatch.setattr("actions.common.channel_secret", lambda: CHANNEL_SECRET)
+    return CHANNEL_SECRET
 
 
 @pytest.fixture(autouse=True)

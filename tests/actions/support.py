@@ -1,7 +1,8 @@
 """Trackers as Rasa sends them to the action server, and small readers of what an action answered.
 
 `make_tracker` builds a `rasa_sdk.Tracker` the way Rasa's demo bot tests do (`Tracker.from_dict`), with the
-metadata bot/pipeline.py attaches to every message (`Assistant._metadata`).
+metadata bot/pipeline.py attaches to every message (`Assistant._metadata`), its identity signed as the bot
+signs it (with CHANNEL_SECRET, the secret the action tests give the actions; `secret=None` leaves it bare).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from community.i18n import t
+from community.identity import sign_metadata
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "nlu" / "domain.yml").read_text(encoding="utf-8"))
@@ -23,6 +25,7 @@ NOTE = t("chat.english_only", "en")
 CURATED = ("zh-Hans", "zh-Hant", "en", "ja", "ko")
 
 USER_KEY = "telegram:1001"
+CHANNEL_SECRET = "action-tests-channel-secret"
 
 
 def make_metadata(
@@ -37,8 +40,10 @@ def make_metadata(
     channel: str = "telegram",
     chat_id: int | str | None = 1001,
     message_id: int | str | None = 42,
+    secret: str | None = CHANNEL_SECRET,
+    signed_at: float | None = None,
 ) -> dict[str, Any]:
-    return {
+    metadata = {
         "language": language,
         "channel": channel,
         "chat_id": chat_id,
@@ -48,6 +53,8 @@ def make_metadata(
         "location_fresh": location_fresh and location is not None,
         "photos": list(photos),
     }
+    # The bot sends each message as its user's key, so the proof is bound to that conversation.
+    return metadata if secret is None else sign_metadata(secret, user_key, metadata, signed_at)
 
 
 def _entity(text: str, name: str, value: str | tuple[str, str]) -> dict[str, Any]:
@@ -71,10 +78,12 @@ def make_tracker(
     requested_slot: str | None = None,
     active_loop: str | None = None,
     sender_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
     **meta: Any,
 ) -> Tracker:
-    """The tracker Rasa sends for one user message. `meta` goes to `make_metadata`."""
-    metadata = make_metadata(**meta)
+    """The tracker Rasa sends for one user message. `meta` goes to `make_metadata` unless `metadata` is
+    given whole (a forged one, say)."""
+    metadata = make_metadata(**meta) if metadata is None else metadata
     user_key = metadata["user"]["key"]
     latest_message = {
         "text": text,
