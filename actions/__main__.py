@@ -10,11 +10,35 @@ import warnings
 warnings.filterwarnings("ignore", message=r"Your versions of rasa and rasa_sdk might not be compatible")
 
 
+# Only Rasa calls the action server, and Rasa runs beside it: loopback unless told otherwise (compose gives
+# 0.0.0.0 inside the container, reachable on the compose network only, never published).
+DEFAULT_INTERFACE = "127.0.0.1"
+
+
+def take_interface(argv: list[str]) -> tuple[str, list[str]]:
+    """`--interface ADDRESS` (as `rasa run` spells it) out of the arguments: rasa-sdk 3.21 has no such option
+    and binds to $SANIC_HOST, 0.0.0.0 by default."""
+    rest: list[str] = []
+    interface, i = DEFAULT_INTERFACE, 0
+    while i < len(argv):
+        if argv[i] == "--interface" and i + 1 < len(argv):
+            interface, i = argv[i + 1], i + 2
+        elif argv[i].startswith("--interface="):
+            interface, i = argv[i].partition("=")[2], i + 1
+        else:
+            rest.append(argv[i])
+            i += 1
+    return interface, rest
+
+
 def main() -> None:
+    import os
     import sys
 
     from rasa_sdk.__main__ import main as rasa_sdk_main
 
+    interface, sys.argv[1:] = take_interface(sys.argv[1:])
+    os.environ["SANIC_HOST"] = interface
     # rasa-sdk loads no actions unless told which package holds them.
     if "--actions" not in sys.argv and "--actions-module" not in sys.argv:
         sys.argv[1:1] = ["--actions", "actions"]

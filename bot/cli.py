@@ -21,6 +21,7 @@ def build_assistant():  # type: ignore[no-untyped-def]
     rasa = RasaClient(
         settings.rasa_url,
         token=settings.rasa_token.get_secret_value(),
+        secret=settings.xijin_channel_secret.get_secret_value(),
         timeout_seconds=settings.rasa_timeout_seconds,
     )
     return Assistant(get_database(), rasa, map_path=map_picture())
@@ -42,6 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Rasa and the action server under honcho, then the bot in the foreground; Ctrl-C stops everything."""
     from bot.services import Services, ServicesFailed
 
+    export_channel_secret()
     settings = get_settings()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = Services(settings, rasa_port=int(settings.rasa_url.rsplit(":", 1)[1].split("/")[0]))
@@ -65,8 +67,25 @@ def cmd_run(args: argparse.Namespace) -> int:
             print("\nstopped Rasa and the action server", flush=True)
 
 
+def export_channel_secret() -> None:
+    """The bot, Rasa's channel and the action server must share one secret: the configured one, else a random
+    one for this run. The servers inherit it from this process's environment (Rasa reads no .env file)."""
+    import os
+    import secrets
+
+    from community.identity import SECRET_ENV
+
+    configured = get_settings().xijin_channel_secret.get_secret_value()
+    os.environ[SECRET_ENV] = configured or secrets.token_urlsafe(32)
+    get_settings.cache_clear()
+
+
 def run_bot(args: argparse.Namespace) -> int:
     settings = get_settings()
+    if not settings.xijin_channel_secret.get_secret_value():
+        # Rasa refuses every unsigned message: without the secret the bot could only ever answer degraded.
+        print("XIJIN_CHANNEL_SECRET is not set: the bot signs every message to Rasa with it", file=sys.stderr)
+        return 1
     assistant = build_assistant()
     if not settings.telegram_bot_token.get_secret_value():
         from bot.terminal import run_terminal
