@@ -64,7 +64,8 @@ class Program:
     health_timeout: int
     # SIGTERM, then SIGKILL after this many seconds (a SIGSTOPped server never handles the SIGTERM).
     stop_seconds: int
-    start_retries: int = 10
+    # Failed starts in a row before supervisord gives up (FATAL): 1 s + 2 s + … + 30 s of back-off, ~8 min.
+    start_retries: int = 30
 
 
 def _value(text: str) -> str:
@@ -339,6 +340,10 @@ class Services:
         """supervisord's XML-RPC interface over the unix socket (what `supervisorctl` uses)."""
         transport = SupervisorTransport(None, None, f"unix://{self.socket_path}")
         return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+
+    def status_command(self) -> str:
+        """The command line that shows the servers' states (supervisorctl on this run's socket)."""
+        return shlex.join([PYTHON, "-m", "supervisor.supervisorctl", "-c", str(self.config_path), "status"])
 
     def pid(self, name: str) -> int:
         """The current pid of a server ("rasa" or "actions"); 0 while it is not running."""

@@ -11,6 +11,7 @@ import os
 import uuid
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -26,9 +27,10 @@ def _admin_engine():  # type: ignore[no-untyped-def]
     return create_engine(url, isolation_level="AUTOCOMMIT")
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A database of this test session's own on the PostgreSQL server, dropped at the end."""
+@contextmanager
+def own_postgres_database() -> Iterator[str]:
+    """The URL of a new database on the PostgreSQL server, dropped at the end; fails loudly in CI (skips
+    elsewhere) when the server cannot be reached."""
     name = f"xijin_test_{uuid.uuid4().hex[:10]}"
     admin = _admin_engine()
     try:
@@ -41,10 +43,19 @@ def postgres_url() -> Iterator[str]:
         warnings.warn(message, stacklevel=1)
         pytest.skip(message)
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of this test session's own on the PostgreSQL server, dropped at the end."""
+    with own_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
