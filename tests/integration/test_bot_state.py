@@ -214,20 +214,21 @@ async def test_cancel_ends_a_pending_resolve(
 # --- a user's state across a restart ----------------------------------------------------------------------
 
 
-async def test_a_shared_location_and_a_long_button_outlive_a_restart(
+async def test_a_shared_location_and_a_long_button_reach_a_second_bot_process(
     new_bot: Callable[[], Any], telegram: FakeTelegram, rasa: FakeRasa
 ) -> None:
+    """Two bot processes behind one webhook, both running: the load balancer sends the next update of the
+    chat to the other one."""
     tourist = REPORTER + 1
-    before = await new_bot()
-    await before.feed(message_update(tourist, location=(32.2101, 119.4302), language_code="en"))
+    first = await new_bot()
+    await first.feed(message_update(tourist, location=(32.2101, 119.4302), language_code="en"))
     [asked] = telegram.to(tourist, "sendMessage")
     long_button = next(d for d in buttons(asked) if d.startswith("k:"))  # too long to ride inline
-    await before.stop()
 
-    after = await new_bot()
-    await after.feed(message_update(tourist, "Where is the nearest toilet?", language_code="en"))
+    second = await new_bot()
+    await second.feed(message_update(tourist, "Where is the nearest toilet?", language_code="en"))
     assert rasa.received[-1]["metadata"]["location"] == {"latitude": 32.2101, "longitude": 119.4302}
-    await after.feed(callback_update(tourist, long_button))
+    await second.feed(callback_update(tourist, long_button))
     assert rasa.received[-1]["message"] == LONG_PAYLOAD
 
 
