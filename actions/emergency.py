@@ -40,6 +40,16 @@ EMERGENCY_CATEGORIES = ("first_aid", "missing_person", "fire")
 FALLBACK_LANDMARK = "love_station"
 # A location shared this soon after an alert without one belongs to that alert, not to a new emergency.
 LOCATION_FOLLOWS_ALERT = timedelta(minutes=30)
+# The numbers with the one to call first: the emergency net's `call` (nlu/xijin_nlu/emergency_lexicon.yml:
+# police for violence, a weapon or a lost child; fire for fire, smoke, gas or the water). Without it (the
+# model alone said emergency) the ambulance comes first.
+CALL_KEYS = {"police": "emergency.call_police", "fire": "emergency.call_fire", "ambulance": "emergency.call"}
+
+
+def net_finding(tracker: Tracker) -> dict[str, Any]:
+    """What the emergency net of the NLU pipeline found in the message (kind, call, category), or {}."""
+    found = tracker.latest_message.get("emergency_net")
+    return found if isinstance(found, dict) else {}
 
 
 def emergency_categories(session: Session) -> list[IssueCategory]:
@@ -55,7 +65,8 @@ class ActionEmergency(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         # The numbers come first, before anything that could fail or take time.
-        await say(dispatcher, tracker, "emergency.call")
+        finding = net_finding(tracker)
+        await say(dispatcher, tracker, CALL_KEYS.get(str(finding.get("call")), "emergency.call"))
         text = tracker.latest_message.get("text") or ""
         language = language_of(tracker)
         category = "first_aid"
@@ -64,6 +75,8 @@ class ActionEmergency(Action):
         try:
             with database().session() as session:
                 found = category_entity(session, tracker)
+                if found not in EMERGENCY_CATEGORIES:
+                    found = finding.get("category")
                 if found not in EMERGENCY_CATEGORIES:
                     # "着火了" with no tag: the words still say fire, and fire goes to other people.
                     found = category_in_text(text, emergency_categories(session))
