@@ -1,5 +1,5 @@
 # The two commands of the README, and the benchmarks.
-.PHONY: run test bench setup
+.PHONY: run test bench bench-bot setup
 
 run:            ## set up (first time: a few minutes) and start the assistant: terminal chat, or Telegram with a token
 	scripts/setup.sh
@@ -9,8 +9,13 @@ test:           ## set up what the tests need and run them all
 	scripts/test.sh
 
 bench:          ## benchmarks (not tests): write docs/benchmarks.md
-	scripts/setup.sh --no-train --no-data
+	scripts/setup.sh --no-data
+	.venv/bin/python benchmarks/bench_bot.py
 	.venv/bin/python benchmarks/bench_tickets.py
+
+bench-bot:      ## only the end-to-end benchmark of the bot against Rasa asked directly
+	scripts/setup.sh --no-data
+	.venv/bin/python benchmarks/bench_bot.py
 
 setup:
 	scripts/setup.sh

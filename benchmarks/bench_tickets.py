@@ -25,7 +25,6 @@ import argparse
 import os
 import platform
 import random
-import re
 import sqlite3
 import statistics
 import sys
@@ -44,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 
+from benchmarks.report import write_section  # noqa: E402
 from community.database import Database  # noqa: E402
 from community.grids.models import Grid, GridLevel  # noqa: E402
 from community.models import Base  # noqa: E402
@@ -370,17 +370,6 @@ def report(results: list[dict[str, Any]], n: int, m: int, load: tuple[float, flo
     return "\n".join(lines)
 
 
-def write_section(section: str, path: Path = ROOT / "docs" / "benchmarks.md") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(r"^## Tickets\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: section.rstrip("\n") + "\n\n", current).rstrip("\n") + "\n"
-    else:
-        updated = current.rstrip("\n") + "\n\n" + section
-    path.write_text(updated, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tickets", type=int, default=1000)
@@ -395,7 +384,7 @@ def main() -> None:
     section = report(results, args.tickets, args.sweep, (load_before, os.getloadavg()[0]))
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section("Tickets", section)
 
 
 if __name__ == "__main__":
