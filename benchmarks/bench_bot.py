@@ -68,7 +68,11 @@ MESSAGES: list[tuple[str, str]] = [
     ("en", "is there a bus to the street?"),
 ]
 ANSWER_TIMEOUT_SECONDS = 30.0
-USER_BASE = 900_000_000  # Telegram user ids of the benchmark's users, far from any real one
+USER_BASE = 900_000_000
+PATHS = {
+    "direct": "Rasa asked directly",
+    "bot": "bot (Telegram → reply)",
+}  # Telegram user ids of the benchmark's users, far from any real one
 
 
 @dataclass
@@ -159,7 +163,7 @@ async def direct_phase(rasa_url: str, token: str, secret: str, users: int, turns
         await client.aclose()
 
 
-# --- bot: the real bot process behind the fake Bot API -------------------------------------------------------
+# --- bot: the real bot process behind the fake Bot API ---------------------------------------------------
 
 
 def sends_to(api: FakeBotApi, chat_id: int) -> int:
@@ -246,8 +250,8 @@ def report(
         f"Python {platform.python_version()}, {platform.system()} {platform.machine()}; load average "
         f"{load[0]:.1f} at the start and {load[1]:.1f} at the end. Everything on one machine: Rasa, the "
         "action server, the bot, the fake Bot API and the clients share its cores, so the bot's own work "
-        "competes with Rasa's. SQLite database. Each user waits for the whole answer before the next message; "
-        "a message is lost when no whole answer came within 30 s.",
+        "competes with Rasa's. SQLite database. Each user waits for the whole answer before the next "
+        "message; a message is lost when no whole answer came within 30 s.",
         "",
         "| users | path | messages | median | p95 | throughput | lost |",
         "|---:|---|---:|---:|---:|---:|---:|",
@@ -256,13 +260,13 @@ def report(
     for direct, bot in pairs:
         for phase in (direct, bot):
             lines.append(
-                f"| {phase.users} | {'Rasa asked directly' if phase.name == 'direct' else 'bot (Telegram → reply)'} "
+                f"| {phase.users} | {PATHS[phase.name]} "
                 f"| {phase.answered + phase.lost} | {phase.median_ms():.0f} ms | {phase.p95_ms():.0f} ms "
                 f"| {phase.throughput():.1f} /s | {phase.lost} |"
             )
         ratios.append(
-            f"| {direct.users} | {bot.median_ms() / direct.median_ms():.2f} | {bot.p95_ms() / direct.p95_ms():.2f} "
-            f"| {bot.throughput() / direct.throughput():.2f} |"
+            f"| {direct.users} | {bot.median_ms() / direct.median_ms():.2f} "
+            f"| {bot.p95_ms() / direct.p95_ms():.2f} | {bot.throughput() / direct.throughput():.2f} |"
         )
     lines += [
         "",
