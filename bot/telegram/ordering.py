@@ -15,8 +15,10 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-# Enough for the chats one bot process serves at a peak; the database pool and Rasa are the real limits.
-MAX_CONCURRENT_UPDATES = 64
+# Updates in progress at once, those waiting for an earlier update of their chat included (PTB takes the
+# slot before the processor sees the update): generous, so one chat sending many messages cannot hold every
+# slot. The real limits on work are the database threads (bot/offload.py) and Rasa.
+MAX_CONCURRENT_UPDATES = 256
 
 
 def chat_of(update: object) -> int | None:
