@@ -155,6 +155,7 @@ class Relay:
         self.holds: dict[int, datetime] = {}  # chat id → when Telegram takes messages for it again
         self._recovered = journal is None
         self._marks_failed = False
+        self._blocked: set[int] = set()  # recipients who answered 403 in this pass: their messages are dead
 
     @classmethod
     def from_settings(cls, database: Database, settings: Settings) -> Relay:
@@ -184,6 +185,9 @@ class Relay:
         if journal is not None:
             await asyncio.to_thread(journal.claimed, [m.lease for m in claimed])
         self._marks_failed = False
+        self._blocked.clear()
+        now = self.clock()
+        self.holds = {chat: until for chat, until in self.holds.items() if until > now}
         for message in claimed:
             outcome = await self._relay(bot, message)
             if outcome:
@@ -202,6 +206,8 @@ class Relay:
 
     async def _relay(self, bot: Bot, message: ClaimedMessage) -> str | None:
         lease = message.lease
+        if message.recipient_id in self._blocked:
+            return None  # mark_blocked made it dead with the rest of theirs: no second 403
         chat_id = _chat_of(message)
         if chat_id is None:
             await self._mark(
@@ -230,6 +236,7 @@ class Relay:
             await self._mark(
                 mark_failed, lease, error, self.clock(), retry_after, max_attempts=self.max_attempts, **kwargs
             )
+
         try:
             await delivery.run()
         except RetryAfter as exc:
@@ -241,6 +248,7 @@ class Relay:
             return "failed"
         except Forbidden as exc:
             logger.info("recipient %s blocked the bot: %s", message.recipient_id, exc)
+            self._blocked.add(message.recipient_id)
             await self._mark(mark_blocked, message.recipient_id, self.clock())
             return "blocked"
         except BadRequest as exc:
