@@ -36,6 +36,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -274,7 +275,9 @@ class EmergencyNet(GraphComponent):
         if self._lexicon is None:
             return messages
         for message in messages:
-            match = self._lexicon.match(message.get(TEXT) or "")
+            text = message.get(TEXT) or ""
+            # "/emergency{...}" is a button's payload: its intent is given, and its words are JSON keys.
+            match = None if text.startswith(INTENT_MESSAGE_PREFIX) else self._lexicon.match(text)
             if match is not None:
                 raise_emergency(message, self._config["intent"], match)
         return messages

@@ -72,7 +72,9 @@ with tempfile.TemporaryDirectory() as folder:
     knife, noodles, hello = (message("A man with a KNIFE!", "greet", 0.9),
                              message("where can I eat knife-cut noodles", "faq", 0.8),
                              message("hello there", "greet", 0.95))
-    loaded.process([knife, noodles, hello])
+    payload = message('/report_issue{"issue_category": "fire"}', "report_issue", 1.0)
+    loaded.process([knife, noodles, hello, payload])
+    out["payload"] = payload.get("emergency_net")
     out["knife"] = {k: knife.get(k) for k in ("intent", "intent_ranking", "emergency_net")}
     out["knife_in_output"] = "emergency_net" in knife.as_dict(only_output_properties=True)
     out["noodles"] = {k: noodles.get(k) for k in ("intent", "intent_ranking", "emergency_net")}
@@ -171,6 +173,11 @@ def test_without_a_match_the_model_decides(probe: dict) -> None:
     # A look-alike: the words are hidden, the ranking stays the model's.
     assert probe["noodles"]["intent"] == {"name": "faq", "confidence": 0.8}
     assert probe["noodles"]["intent_ranking"][1] == {"name": "emergency", "confidence": pytest.approx(0.2)}
+
+
+def test_a_button_payload_is_left_to_rasa(probe: dict) -> None:
+    # '/report_issue{"issue_category": "fire"}' has the word fire, but its intent is given.
+    assert probe["payload"] is None
 
 
 def test_the_model_keeps_its_lexicon_and_a_change_retrains(probe: dict) -> None:
