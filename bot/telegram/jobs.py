@@ -201,7 +201,8 @@ class Relay:
         try:
             await asyncio.to_thread(function, self.database, *args, **kwargs)
         except Exception:
-            logger.exception("outbox: %s failed; the journal keeps what was delivered", function)
+            kept = "the journal keeps what was delivered" if self.journal else "its lease will run out"
+            logger.exception("outbox: %s failed; %s", function.__name__, kept)
             self._marks_failed = True
 
     async def _relay(self, bot: Bot, message: ClaimedMessage) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,8 @@ class FakeTelegram(BaseRequest):
     errors: dict[int, list[int]] = field(default_factory=dict)  # chat id → status codes of its next calls
     network_down: int = 0  # how many next calls fail before reaching Telegram
     refused: list[Call] = field(default_factory=list)  # what Telegram answered with an error (not delivered)
+    # Called with each accepted call before its answer goes back: a test can break something at that moment.
+    on_accept: Callable[[Call], None] | None = None
     _ids: Any = field(default_factory=lambda: itertools.count(1000))
 
     async def initialize(self) -> None:
@@ -97,6 +100,8 @@ class FakeTelegram(BaseRequest):
             self.refused.append(call)
             return refusal
         self.calls.append(call)
+        if self.on_accept is not None:
+            self.on_accept(call)
         return 200, json.dumps({"ok": True, "result": self._result(call)}).encode()
 
     def _refusal(self, call: Call) -> tuple[int, bytes] | None:

@@ -8,13 +8,16 @@ No Rasa here: the outbox needs none (the bot processes run with RASA_URL pointin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,8 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from telegram import Bot
 from telegram.ext import Application
 
 from bot.pipeline import Assistant
@@ -29,15 +34,18 @@ from bot.rasa_client import RasaClient
 from bot.telegram.app import build_application
 from bot.telegram.jobs import Relay
 from community.database import Database, utcnow
+from community.migrate import upgrade
 from community.outbox import enqueue, pending_count
 from community.outbox.journal import DeliveryJournal
 from community.outbox.models import OutboxMessage, OutboxStatus
 from community.people.models import Person
 from community.people.service import get_or_create_person
 from community.settings import PROJECT_ROOT, Settings
+from community.tickets.models import Ticket
+from community.tickets.service import file_report
 from tests.fakes.bot_api_server import FakeBotApi, SentCall
 from tests.integration.conftest import free_port
-from tests.integration.telegram_fake import FakeTelegram
+from tests.integration.telegram_fake import Call, FakeTelegram
 
 pytestmark = pytest.mark.faults
 
@@ -263,3 +271,150 @@ def test_a_bot_killed_between_telegrams_answer_and_the_mark_sends_nothing_twice(
     # The dead bot's journal was settled and removed at the restart; the live one's holds nothing unsettled.
     assert len(list(journal.glob("*.jsonl"))) == 1
     assert not any(journaled_as_delivered(journal, i) for i in ids)
+
+
+# --- PostgreSQL restarted under the relay and the filing ---------------------------------------------------
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of this test's own (initdb in a temporary folder, a free port, run as the
+    `postgres` user): the machine's server is never touched."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="xijin-pg-", dir="/tmp"))
+        shutil.chown(self.folder, "postgres", "postgres")
+        self.data = self.folder / "data"
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/xijin"
+
+    def _as_postgres(self, *command: str) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *command],
+            check=True,
+            capture_output=True,
+            timeout=60,
+            cwd=self.folder,
+        )
+
+    def create(self) -> None:
+        self._as_postgres(
+            str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8"
+        )
+        self.start()
+        with psycopg.connect(self.url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE xijin")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+        self._as_postgres(
+            str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "log"), "-o", options, "-w",
+            "start",
+        )  # fmt: skip
+
+    def crash(self) -> None:
+        """Every server process ends at once, as in a crash: the next start runs crash recovery."""
+        self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+
+    def destroy(self) -> None:
+        with contextlib.suppress(subprocess.SubprocessError):
+            self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    if os.geteuid() != 0 or not (PG_BIN / "initdb").exists():
+        message = f"a private PostgreSQL needs root and {PG_BIN}"
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    server = PrivatePostgres()
+    try:
+        server.create()
+        yield server
+    finally:
+        server.destroy()
+
+
+def file_once(db: Database, reporter_chat: int, key: str, description: str) -> int:
+    """A report as the bot files it: once per Telegram update (`source_key`), so a retry is harmless."""
+    with db.session() as s:
+        reporter = get_or_create_person(
+            s, f"telegram:{reporter_chat}", telegram_id=reporter_chat, chat_id=str(reporter_chat)
+        )
+        result = file_report(
+            s,
+            reporter=reporter,
+            category_code="lighting",
+            landmark_code=LANDMARK,
+            description=description,
+            source_key=key,
+            now=utcnow(),
+        )
+        return result.ticket.id
+
+
+LANDMARK = "yuntai_pavilion"
+
+
+async def test_postgresql_restarted_under_the_relay_and_the_filing_loses_nothing(
+    private_postgres: PrivatePostgres, tmp_path: Path
+) -> None:
+    from community.knowledge.loader import load
+
+    upgrade(private_postgres.url)
+    db = Database(private_postgres.url)
+    load(db, PROJECT_ROOT / "knowledge")
+    first = file_once(db, 91001, "telegram:update:1", "云台阁的路灯不亮")
+    telegram = FakeTelegram()
+    crashed = threading.Event()
+
+    def crash_on_the_first_delivery(call: Call) -> None:
+        # Telegram took the first notification; the database dies before the relay can mark it.
+        if call.method.startswith("send") and not crashed.is_set():
+            crashed.set()
+            private_postgres.crash()
+
+    telegram.on_accept = crash_on_the_first_delivery
+    bot = Bot("123456:TEST-TOKEN", request=telegram)
+    await bot.initialize()
+    relay = Relay(db, journal=DeliveryJournal(tmp_path, "relay"))
+
+    async def relay_pass() -> bool:
+        """One tick of the bot's relay job: an error is logged by the JobQueue, the next tick tries again."""
+        try:
+            await relay.run_once(bot)
+            return True
+        except Exception:
+            return False
+
+    await relay_pass()
+    assert crashed.is_set()
+    assert not await relay_pass()  # the database is down: the relay waits, it does not crash
+    with pytest.raises(OperationalError):
+        file_once(db, 91002, "telegram:update:2", "云台阁旁边的灯也坏了")  # the reporter is told to retry
+
+    private_postgres.start()  # the database comes back; nothing of the assistant is restarted
+    second = file_once(db, 91002, "telegram:update:2", "云台阁旁边的灯也坏了")  # the retry
+    assert file_once(db, 91002, "telegram:update:2", "云台阁旁边的灯也坏了") == second  # a webhook repeat
+    for _ in range(20):
+        assert await relay_pass()
+        with db.session() as s:
+            if pending_count(s) == 0:
+                break
+
+    with db.session() as s:
+        tickets = s.scalars(select(Ticket.id).order_by(Ticket.id)).all()
+        notifications = s.execute(
+            select(OutboxMessage.status, OutboxMessage.payload, Person.telegram_id).join(
+                Person, Person.id == OutboxMessage.recipient_id
+            )
+        ).all()
+    assert tickets == [first, second]  # none lost, none twice
+    assert {status for status, _, _ in notifications} == {OutboxStatus.SENT}
+    expected = sorted((chat, payload["text"]) for _, payload, chat in notifications)
+    received = sorted((c.chat_id, c.text) for c in telegram.calls if c.method == "sendMessage")
+    assert received == expected  # every notification once, the one Telegram took at the crash included
+    db.dispose()
