@@ -61,15 +61,17 @@ class Delivery:
         chat_id: int,
         payload: dict[str, Any],
         after_part: Callable[[int, bool], Awaitable[None]] | None = None,
+        *,
+        own_flood_control: bool = False,
     ) -> None:
         self.bot, self.chat_id, self.payload = bot, chat_id, payload
         self.sent = int(payload.get(PARTS_SENT) or 0)
         self.after_part = after_part
-        # The relay handles a 429 itself (that chat waits, the others go on): the rate limiter must not retry.
+        # The relay handles a 429 itself (that chat waits, the others go on): the rate limiter must not retry
+        # for it. A handler's direct answer lets the limiter wait and retry for that chat.
         limiter = getattr(bot, "rate_limiter", None)
-        self.extra: dict[str, Any] = (
-            {"rate_limit_args": NO_RETRY} if isinstance(limiter, ChatRateLimiter) else {}
-        )
+        no_retry = own_flood_control and isinstance(limiter, ChatRateLimiter)
+        self.extra: dict[str, Any] = {"rate_limit_args": NO_RETRY} if no_retry else {}
 
     def _parts(self) -> list[Callable[[], Awaitable[Any]]]:
         bot, chat_id, payload, extra = self.bot, self.chat_id, self.payload, self.extra
@@ -231,7 +233,7 @@ class Relay:
             if journal is not None:
                 await asyncio.to_thread(journal.delivered, lease, parts, done)
 
-        delivery = Delivery(bot, chat_id, message.payload, journaled)
+        delivery = Delivery(bot, chat_id, message.payload, journaled, own_flood_control=True)
 
         async def fail(error: str, retry_after: float | None = None, **kwargs: Any) -> None:
             await self._mark(

@@ -22,7 +22,7 @@ class OutboxStatus(StrEnum):
 class OutboxMessage(Base):
     __tablename__ = "outbox"
 
-    # The message id: receivers drop a message whose id they have seen (delivery is at least once).
+    # The message id: leases and the relay's delivery journal name a message by it.
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     recipient_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
