@@ -8,8 +8,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +63,21 @@ class Settings(BaseSettings):
     processed_updates_kept_days: int = Field(default=7, ge=2)
 
     knowledge_dir: Path = PROJECT_ROOT / "knowledge"
+    # The community's clock: opening hours, deadlines and times shown to people are in this zone.
     timezone: str = "Asia/Shanghai"
+    # How reporters learn who took their report: surname with a form of address ("周师傅", default),
+    # the given name only, or the full name (community/tickets/names.py).
+    volunteer_name_to_reporters: Literal["surname", "first_name", "full"] = "surname"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # an unknown zone fails at start, not at the first deadline shown
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,6 @@ lists everything to fix.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from shapely.geometry import Point, Polygon
 from shapely.ops import unary_union
 
+from community.grids.geo import haversine_m
 from community.i18n import CURATED_LANGUAGES
 from community.servicemap.hours import HoursError, parse_hours
 
@@ -282,16 +282,6 @@ def _error_message(error: Any) -> str:
     return message
 
 
-def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    # Haversine; the schema stays independent of the service-map queries.
-    rlat1, rlat2 = math.radians(lat1), math.radians(lat2)
-    a = (
-        math.sin((rlat2 - rlat1) / 2) ** 2
-        + math.cos(rlat1) * math.cos(rlat2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    )
-    return 2 * 6371008.8 * math.asin(math.sqrt(a))
-
-
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -534,7 +524,7 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
                 if point.landmark not in landmark_ids:
                     c.add("service_points", point.id, "landmark", f"unknown landmark {point.landmark!r}")
             else:
-                distance = _metres(
+                distance = haversine_m(
                     point.location.lat, point.location.lon, target.location.lat, target.location.lon
                 )
                 if distance > MAX_LANDMARK_DISTANCE_M:

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 from community.i18n import t
 
-TIMEZONE = ZoneInfo("Asia/Shanghai")
 DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALWAYS = "24h"
 MIDNIGHT = 24 * 60
@@ -121,12 +120,20 @@ def parse_hours(value: Any) -> OpeningHours:
     return OpeningHours(always=False, spans=tuple(spans))
 
 
+def community_zone() -> ZoneInfo:
+    """The community's time zone (the TIMEZONE setting, Asia/Shanghai for Xijindu)."""
+    from community.settings import get_settings
+
+    return get_settings().zone
+
+
 def local_time(at: datetime) -> datetime:
-    """`at` in Shanghai time. A naive datetime is taken as Shanghai wall-clock time: that is what a person
-    means by "23:59" here, and the database only ever hands out aware UTC values."""
+    """`at` in the community's time. A naive datetime is taken as its wall-clock time: that is what a
+    person means by "23:59" here, and the database only ever hands out aware UTC values."""
+    zone = community_zone()
     if at.tzinfo is None:
-        return at.replace(tzinfo=TIMEZONE)
-    return at.astimezone(TIMEZONE)
+        return at.replace(tzinfo=zone)
+    return at.astimezone(zone)
 
 
 def is_open(hours: OpeningHours | str | Sequence[Any], at: datetime) -> bool:

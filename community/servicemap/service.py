@@ -17,13 +17,13 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from community.grids.geo import haversine_m
 from community.grids.models import Landmark
 from community.i18n import pick, t
 from community.knowledge.schema import SERVICE_TYPES
 from community.servicemap.hours import describe, is_open
 from community.servicemap.models import ServicePoint
 
-EARTH_RADIUS_M = 6371008.8  # mean Earth radius (IUGG)
 WALKING_SPEED_M_PER_MIN = 4500 / 60  # 4.5 km/h, an unhurried tourist on bluestone
 DETOUR_FACTOR = 1.3  # lanes are not straight lines: walking distance ≈ 1.3 × great-circle distance
 
@@ -50,16 +50,6 @@ class PlaceMatch:
     lat: float
     lon: float
     score: float
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    a = (
-        math.sin((phi2 - phi1) / 2) ** 2
-        + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 
 def walking_minutes(distance_m: float) -> int:

@@ -3,6 +3,7 @@
 bot/ and actions/ import from here; the submodules are the implementation.
 """
 
+from community.tickets.duty import set_duty
 from community.tickets.errors import (
     AlreadyTaken,
     AlreadyYours,
@@ -15,6 +16,7 @@ from community.tickets.errors import (
     TicketNotFound,
 )
 from community.tickets.escalation import escalate_overdue
+from community.tickets.filing import FilingResult, file_report
 from community.tickets.metrics import Metrics, compute_metrics, format_metrics
 from community.tickets.notify import Callback, parse_callback
 from community.tickets.queries import (
@@ -25,19 +27,9 @@ from community.tickets.queries import (
     tickets_for_reporter,
     visible_contact,
 )
-from community.tickets.service import (
-    FilingResult,
-    accept,
-    cancel,
-    decline,
-    escalate,
-    file_report,
-    rate,
-    reopen,
-    resolve,
-    set_duty,
-)
+from community.tickets.reporter_steps import cancel, rate, reopen
 from community.tickets.states import Step
+from community.tickets.steps import accept, decline, escalate, resolve
 
 __all__ = [
     "AlreadyTaken",

@@ -20,16 +20,11 @@ from sqlalchemy.orm import Session
 
 from community.database import Database
 from community.tickets import notify
+from community.tickets.filing import begin_write, dispatch
 from community.tickets.models import Ticket, TicketState
-from community.tickets.service import (
-    begin_write,
-    category_of,
-    dispatch,
-    escalate_one_level,
-    remind,
-    require_aware,
-)
 from community.tickets.states import SWEPT
+from community.tickets.steps import escalate_one_level, remind
+from community.tickets.transition import category_of, require_aware
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ Payloads are plain JSON for the relay: {"text", "parse_mode": "HTML", "buttons",
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -20,10 +20,16 @@ from community.grids.service import cached_get, get_grid, get_landmark
 from community.i18n import pick, t
 from community.outbox.service import enqueue
 from community.people.models import Person
+from community.servicemap.hours import local_time as community_time
 from community.tickets.models import EscalationLevel, IssueCategory, Ticket, TicketState
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CALLBACK_MAX_BYTES = 64  # Telegram's limit on callback_data
+# Telegram refuses a message longer than 4,096 characters, which would make a notification a dead letter.
+# A person's text on a card or in an update is cut to these lengths, which leaves room for the rest.
+CARD_TEXT_CHARS = 1500  # description, and its translation, on a task card
+PARAM_CHARS = 1000  # a note, a reason, a name in an update
+# The bot reads callback data "r:<payload>" as a Rasa payload pressed by the user (bot/telegram/render.py).
+RASA_PAYLOAD_PREFIX = "r:"
 
 
 def esc(text: str | None) -> str:
@@ -138,14 +144,9 @@ def buttons_for_state(ticket: Ticket) -> str | None:
 # --- wording helpers -------------------------------------------------------------------------------------
 
 
-def first_name(display_name: str) -> str:
-    """What a reporter learns of a volunteer: the first word of the display name only."""
-    parts = (display_name or "").split()
-    return parts[0] if parts else ""
-
-
 def local_time(moment: datetime) -> str:
-    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    """A moment as people here read it: in the community's time zone (the TIMEZONE setting)."""
+    return community_time(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def category_name(view: View, language: str) -> str:
@@ -207,6 +208,24 @@ def _field(label_key: str, value: str, language: str) -> str:
 # --- staff messages --------------------------------------------------------------------------------------
 
 
+def shorten(text: str | None, limit: int) -> str:
+    """At most `limit` characters of a person's text, cut at a space or line break near the end if one is
+    there, with an ellipsis. The full text stays in the database."""
+    text = text or ""
+    if len(text) <= limit:
+        return text
+    cut = max(text.rfind(" ", limit - 80, limit - 1), text.rfind("\n", limit - 80, limit - 1))
+    return text[: cut if cut > 0 else limit - 1].rstrip() + "…"
+
+
+def full_text_button(ticket: Ticket, language: str) -> dict[str, str]:
+    """Asks the assistant for the ticket's detail (actions/tickets.py reads the ref from the payload)."""
+    payload = "/check_ticket" + json.dumps({"ticket_ref": ticket.ref}, separators=(",", ":"))
+    data = RASA_PAYLOAD_PREFIX + payload
+    assert len(data.encode()) <= CALLBACK_MAX_BYTES
+    return _button(t("ticket.button.full_text", language), data)
+
+
 def task(
     view: View,
     person: Person,
@@ -218,7 +237,11 @@ def task(
     reason: str = "",
     desk: bool = False,
 ) -> dict[str, Any]:
-    """A task card: category, place, deadline, description with its Chinese translation, buttons."""
+    """A task card: category, place, deadline, description with its Chinese translation, buttons.
+
+    A long description (and its translation) is shortened so that the card stays one Telegram message,
+    with a note and a "Full text" button that shows the ticket's detail.
+    """
     lang = person.preferred_language
     ticket = view.ticket
     deadline_key = (
@@ -227,6 +250,8 @@ def task(
     translation = (
         ticket.description_zh if ticket.description_zh and ticket.description_zh != ticket.description else ""
     )
+    description = shorten(ticket.description, CARD_TEXT_CHARS)
+    shortened = description != ticket.description or shorten(translation, CARD_TEXT_CHARS) != translation
     text = _lines(
         "<b>"
         + t(headline_key, lang, ref=ticket.ref, level=esc(level_name(ticket.escalation_level, lang, desk)))
@@ -235,15 +260,19 @@ def task(
         _field("ticket.label.place", esc(place_name(view, lang)), lang),
         _field(deadline_key, local_time(ticket.due_at) if ticket.due_at else "", lang),
         _field("ticket.label.level", esc(level_name(ticket.escalation_level, lang, desk)), lang),
-        _field("ticket.label.description", esc(ticket.description), lang),
-        _field("ticket.label.translation", esc(translation), lang),
+        _field("ticket.label.description", esc(description), lang),
+        _field("ticket.label.translation", esc(shorten(translation, CARD_TEXT_CHARS)), lang),
+        t("ticket.label.shortened", lang, length=len(ticket.description)) if shortened else "",
         t("ticket.label.photos", lang, count=len(ticket.photo_file_ids)) if ticket.photo_file_ids else "",
         _field("ticket.label.contact", esc(contact), lang) if show_contact else "",
-        _field("ticket.label.reason", esc(reason), lang),
+        _field("ticket.label.reason", esc(shorten(reason, PARAM_CHARS)), lang),
     )
+    rows = list(staff_buttons(ticket, lang, buttons) or [])
+    if shortened:
+        rows.append([full_text_button(ticket, lang)])
     return _payload(
         text,
-        staff_buttons(ticket, lang, buttons),
+        rows or None,
         photos=list(ticket.photo_file_ids or []),
         **place_payload(view, lang),
     )
@@ -254,7 +283,7 @@ def staff_info(
 ) -> dict[str, Any]:
     """A one-line update for staff who follow a ticket; params are escaped here."""
     lang = person.preferred_language
-    escaped = {k: esc(v) for k, v in params.items()}
+    escaped = {k: esc(shorten(v, PARAM_CHARS)) for k, v in params.items()}
     text = t(key, lang, ref=view.ticket.ref, category=esc(category_name(view, lang)), **escaped)
     return _payload(text, staff_buttons(view.ticket, lang, buttons))
 
@@ -294,7 +323,7 @@ def reporter_duplicate(original: View, person: Person, *, emergency: bool = Fals
 
 def reporter_update(view: View, person: Person, key: str, **params: str) -> dict[str, Any]:
     lang = person.preferred_language
-    escaped = {k: esc(v) for k, v in params.items()}
+    escaped = {k: esc(shorten(v, PARAM_CHARS)) for k, v in params.items()}
     return _payload(t(key, lang, ref=view.ticket.ref, category=esc(category_name(view, lang)), **escaped))
 
 
@@ -303,7 +332,8 @@ def reporter_resolved(
 ) -> dict[str, Any]:
     lang = person.preferred_language
     key = "ticket.reporter.resolved" if ask_rating else "ticket.reporter.resolved_follower"
-    text = t(key, lang, ref=view.ticket.ref, category=esc(category_name(view, lang)), note=esc(note))
+    note = esc(shorten(note, PARAM_CHARS))
+    text = t(key, lang, ref=view.ticket.ref, category=esc(category_name(view, lang)), note=note)
     return _payload(text, rating_buttons(view.ticket, lang) if ask_rating else None, photos=photos)
 
 

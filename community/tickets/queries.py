@@ -1,6 +1,6 @@
 """What a person may see: a reporter their own tickets and those they follow; staff their work.
 
-Roles come from the database rows of the person, never from what a chat client claims.
+Who may see what is decided in policy.py; these are the reads that follow its rules.
 """
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from community.people.models import Person, Role
+from community.people.models import Person
+from community.tickets.duty import set_duty
 from community.tickets.models import Assignment, Follower, Ticket, TicketEvent
-from community.tickets.service import contact_of, is_grid_member_of, set_duty
+from community.tickets.policy import may_see, visible_contact
 from community.tickets.states import OPEN_WORK
 
 __all__ = [
@@ -43,34 +44,6 @@ def tickets_for_reporter(session: Session, person: Person) -> list[Ticket]:
     )
 
 
-def _is_assigned(session: Session, ticket: Ticket, person: Person) -> bool:
-    return (
-        session.scalar(
-            select(Assignment.id)
-            .where(Assignment.ticket_id == ticket.id, Assignment.person_id == person.id)
-            .limit(1)
-        )
-        is not None
-    )
-
-
-def _follows(session: Session, ticket: Ticket, person: Person) -> bool:
-    return (
-        session.scalar(
-            select(Follower.id).where(Follower.ticket_id == ticket.id, Follower.person_id == person.id)
-        )
-        is not None
-    )
-
-
-def may_see(session: Session, ticket: Ticket, person: Person) -> bool:
-    if person.id in (ticket.reporter_id, ticket.owner_id):
-        return True
-    if person.has_role(Role.DESK, Role.COMMITTEE_MEMBER) or is_grid_member_of(person, ticket):
-        return True
-    return _follows(session, ticket, person) or _is_assigned(session, ticket, person)
-
-
 def get_ticket_for_person(session: Session, ref: str, person: Person) -> Ticket | None:
     """The ticket if this person may see it; None for a foreign ticket, exactly as for an unknown ref."""
     ticket = get_ticket(session, ref)
@@ -90,15 +63,6 @@ def tasks_for_staff(session: Session, person: Person) -> list[Ticket]:
         .order_by(Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)
     )
     return list(tickets)
-
-
-def visible_contact(session: Session, ticket: Ticket, person: Person) -> str | None:
-    """The reporter's contact: for the person holding the ticket (and the reporter) only."""
-    if person.id == ticket.reporter_id:
-        return ticket.contact
-    if person.id != ticket.owner_id:
-        return None
-    return contact_of(session, ticket)
 
 
 def ticket_events(session: Session, ticket: Ticket) -> list[TicketEvent]:

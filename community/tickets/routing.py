@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, lazyload, selectinload
 from community.grids.models import Grid, GridLevel, Landmark
 from community.grids.service import get_grid, get_landmark, grid_of_landmark, locate, street_grid_of
 from community.people.models import Person, PersonRole, Role
+from community.tickets.duty import off_duty_reason
 from community.tickets.models import EscalationLevel, IssueCategory, Ticket
 from community.tickets.states import OPEN_WORK
 
@@ -235,11 +236,10 @@ def _ineligible_because(
         # A task nobody can deliver is a task nobody does.
         return "blocked the bot"
     if rule is Rule.VOLUNTEER:
+        if (off_duty := off_duty_reason(person)) is not None:
+            return off_duty
         profile = person.volunteer
-        if profile is None:
-            return "no volunteer profile"
-        if not profile.on_duty:
-            return "off duty"
+        assert profile is not None
         if category is not None and category.skill not in (profile.skills or []):
             return f"lacks skill {category.skill}"
     return None

@@ -41,6 +41,7 @@ from community.people.service import get_or_create_person
 from community.settings import PROJECT_ROOT
 from community.tickets.escalation import escalate_overdue
 from community.tickets.models import Rating, Ticket, TicketEvent
+from community.tickets.names import name_for_reporters
 from community.tickets.service import file_report
 from tests.integration.conftest import Stack, feed, free_port
 from tests.integration.telegram_fake import Call, FakeTelegram, callback_update, message_update
@@ -352,8 +353,10 @@ async def test_a_resident_reports_a_broken_street_light_and_the_loop_closes(
     assert ticket(stack, filed.id).state == "accepted"
     await relay(application, stack)
     told = [plain(x) for x in telegram.texts_to(reporter)]
-    first_name = on_duty["name"].split()[0]  # the reporter learns the volunteer's first name only
-    assert told == [plain(t("ticket.reporter.accepted", "zh-Hans", name=first_name, ref=filed.ref))]
+    # The reporter learns the volunteer's surname with a form of address ("周师傅"), not the full name.
+    surname = name_for_reporters(volunteer_person, "zh-Hans")
+    assert told == [plain(t("ticket.reporter.accepted", "zh-Hans", name=surname, ref=filed.ref))]
+    assert on_duty["name"] not in told[0]
     # The volunteer's card for the accepted task (Resolve / Escalate) arrives once.
     cards = [c for c in telegram.to(volunteer, "sendMessage") if c.buttons()]
     assert len(cards) == 1, transcript(telegram, volunteer)

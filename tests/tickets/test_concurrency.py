@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from community.database import Database
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
 from community.tickets import AlreadyTaken, accept, escalate_overdue, file_report
-from community.tickets import service as ticket_service
+from community.tickets import filing as ticket_filing
 from community.tickets.models import Assignment, Ticket, TicketEvent, TicketState
 from tests.tickets.world import IN_M1, T0, World, events, file, later, ticket
 
@@ -147,14 +147,14 @@ def test_insert_race_is_caught_with_a_savepoint(
 ) -> None:
     """Both checks miss (as when another worker commits in between): the unique key decides."""
     first = file(db, world, "alice", "streetlight", IN_M1, source_key="telegram:1:5").ticket
-    real = ticket_service._by_source_key
+    real = ticket_filing._by_source_key
     calls = {"n": 0}
 
     def blind_then_real(session: Any, key: str) -> Ticket | None:
         calls["n"] += 1
         return None if calls["n"] <= 2 else real(session, key)
 
-    monkeypatch.setattr(ticket_service, "_by_source_key", blind_then_real)
+    monkeypatch.setattr(ticket_filing, "_by_source_key", blind_then_real)
     with db.session() as s:
         result = file_report(
             s,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from community.database import Database
+from community.grids.geo import haversine_m
 from community.tickets import (
     accept,
     get_ticket_for_person,
@@ -13,7 +14,6 @@ from community.tickets import (
     tickets_for_reporter,
 )
 from community.tickets.models import Follower, TicketState
-from community.tickets.service import haversine_m
 from tests.tickets.world import IN_M1, World, events, file, last_message, later, messages, ticket
 
 # ~30 m and ~70 m north of IN_M1

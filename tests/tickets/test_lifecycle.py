@@ -83,7 +83,7 @@ def test_full_loop(db: Database, world: World) -> None:
     mine = last_message(db, world.id("v_m1_a"), "ticket.accepted")
     assert _callbacks(mine) == [f"tk:res:{t.id}:3", f"tk:esc:{t.id}:3"]
     told = last_message(db, world.id("alice"), "ticket.accepted")
-    assert "Wang has taken your report" in told.payload["text"]  # first name only
+    assert "Wang from our team has taken your report" in told.payload["text"]  # the surname only
     assert "Fang" not in told.payload["text"]
 
     with db.session() as s:

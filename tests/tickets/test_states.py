@@ -9,16 +9,16 @@ import pytest
 
 from community.i18n import CURATED_LANGUAGES, catalogue, t
 from community.tickets.errors import AlreadyTaken, IllegalTransition, InvalidInput, NotAllowed, StaleVersion
+from community.tickets.filing import REF_ALPHABET, new_ref
 from community.tickets.models import TicketState
+from community.tickets.names import split_name
 from community.tickets.notify import (
     Callback,
     esc,
-    first_name,
     parse_callback,
     rating_callback,
     staff_callback,
 )
-from community.tickets.service import REF_ALPHABET, new_ref
 from community.tickets.states import EVENT_KIND, OPEN, TERMINAL, TRANSITIONS, Step, can, next_state
 
 S = TicketState
@@ -85,8 +85,12 @@ def test_refs_are_random_and_unambiguous() -> None:
     assert not set("01OIL") & set(REF_ALPHABET)
 
 
-def test_first_name_and_escaping() -> None:
-    assert first_name("Wang Fang") == "Wang" and first_name("  ") == "" and first_name("张伟") == "张伟"
+def test_names_split_into_surname_and_given_name_and_escaping() -> None:
+    assert split_name("Emily Zhou", "en") == ("Zhou", "Emily") and split_name("  ") == ("", "")
+    assert split_name("Wang Fang", "zh-Hans") == ("Wang", "Fang")
+    assert split_name("张伟") == ("张", "伟") and split_name("欧阳修远") == ("欧阳", "修远")
+    assert split_name("김민지") == ("김", "민지") and split_name("佐藤 由美") == ("佐藤", "由美")
+    assert split_name("佐藤由美", "ja") == ("佐藤", "由美")
     assert esc("<script>&") == "&lt;script&gt;&amp;"
 
 

@@ -20,8 +20,8 @@ from community.database import Database
 from community.grids.models import Grid, GridLevel, Landmark
 from community.outbox.models import OutboxMessage
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
+from community.tickets.filing import FilingResult, file_report
 from community.tickets.models import IssueCategory, Ticket, TicketEvent
-from community.tickets.service import FilingResult, file_report
 
 T0 = datetime(2025, 5, 1, 2, 0, tzinfo=UTC)  # 10:00 in Zhenjiang
 

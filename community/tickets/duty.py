@@ -1,0 +1,31 @@
+"""Volunteers on and off duty: /duty on|off, and who is on duty. Routing skips volunteers off duty."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from community.people.models import Person, VolunteerProfile
+from community.tickets.policy import may_go_on_duty
+
+
+def set_duty(session: Session, person: Person, on: bool) -> VolunteerProfile:
+    """/duty on|off for a volunteer; off-duty volunteers are skipped by routing."""
+    if not may_go_on_duty(person):
+        raise PermissionError(f"person {person.id} is not a volunteer")
+    profile = person.volunteer
+    if profile is None:
+        profile = VolunteerProfile(person_id=person.id, on_duty=on, skills=[])
+        person.volunteer = profile
+    profile.on_duty = on
+    session.flush()
+    return profile
+
+
+def off_duty_reason(person: Person) -> str | None:
+    """Why routing passes over this volunteer for duty reasons, or None when they are on duty."""
+    profile = person.volunteer
+    if profile is None:
+        return "no volunteer profile"
+    if not profile.on_duty:
+        return "off duty"
+    return None
