@@ -158,14 +158,28 @@ class Relay:
         self._recovered = journal is None
         self._marks_failed = False
         self._blocked: set[int] = set()  # recipients who answered 403 in this pass: their messages are dead
+        self._lock = asyncio.Lock()
 
     @classmethod
     def from_settings(cls, database: Database, settings: Settings) -> Relay:
         owner = relay_owner()
-        journal = DeliveryJournal(settings.outbox_journal_dir, owner) if settings.outbox_journal_dir else None
+        try:
+            journal: DeliveryJournal | None = DeliveryJournal(settings.outbox_journal_dir, owner)
+        except OSError:
+            # Notifications matter more than their exactly-once: without a journal they go out at least once.
+            logger.exception(
+                "no delivery journal at %s: a relay killed mid-send may send twice",
+                settings.outbox_journal_dir,
+            )
+            journal = None
         return cls(database, max_attempts=settings.outbox_max_attempts, journal=journal, owner=owner)
 
     async def run_once(self, bot: Bot) -> dict[str, int]:
+        # One pass at a time: a pass clears the journal at its end, which must not cut into another's records.
+        async with self._lock:
+            return await self._pass(bot)
+
+    async def _pass(self, bot: Bot) -> dict[str, int]:
         counts = {"sent": 0, "failed": 0, "blocked": 0}
         journal = self.journal
         if journal is not None:

@@ -100,7 +100,6 @@ def test_backoff_and_telegram_retry_after(db: Database, world: World) -> None:
     assert message.attempts == 2 and message.next_attempt_at == now + timedelta(seconds=38)
 
 
-
 def test_a_failure_midway_remembers_the_parts_already_delivered(db: Database, world: World) -> None:
     # The photo and the place reached the volunteer; the text hit flood control. The next try needs to know.
     _enqueue(db, world, "alice", 1)
@@ -214,6 +213,42 @@ async def test_flaky_relay_delivers_everything_and_the_receiver_sees_each_once(
     assert deaths == 3 and telegram.refused  # the faults did happen
     with db.session() as s:
         assert set(s.scalars(select(OutboxMessage.status))) == {OutboxStatus.SENT}
+
+
+async def test_a_restarted_relay_takes_over_a_dead_ones_messages_at_once(
+    db: Database, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after its first delivery: the next relay marks that one from the journal and sends the rest of
+    the dead relay's batch now, not when its lease runs out; a live relay's journal is left alone."""
+    _enqueue(db, world, "alice", 3)
+    telegram = FakeTelegram()
+    bot = Bot("123456:TEST-TOKEN", request=telegram)
+    await bot.initialize()
+
+    def die(*args: object, **kwargs: object) -> bool:
+        raise RelayKilled
+
+    live = DeliveryJournal(tmp_path, "live")  # another relay, alive: its journal is not for the taking
+    live.claimed([])
+    dead = Relay(db, journal=DeliveryJournal(tmp_path, "dead"), clock=lambda: later(1))
+    with monkeypatch.context() as patch:
+        patch.setattr("bot.telegram.jobs.mark_sent", die)
+        with pytest.raises(RelayKilled):
+            await dead.run_once(bot)
+    assert dead.journal is not None
+    dead.journal.close()
+    assert telegram.texts_to(_chat(world, "alice")) == ["message 0"]
+
+    restarted = Relay(db, journal=DeliveryJournal(tmp_path, "restarted"), clock=lambda: later(1))
+    assert await restarted.run_once(bot) == {
+        "sent": 2,
+        "failed": 0,
+        "blocked": 0,
+    }  # same moment: no lease ran out
+    assert telegram.texts_to(_chat(world, "alice")) == ["message 0", "message 1", "message 2"]
+    with db.session() as s:
+        assert set(s.scalars(select(OutboxMessage.status))) == {OutboxStatus.SENT}
+    assert not dead.journal.path.exists() and live.path.exists()
 
 
 async def test_one_broken_message_does_not_stop_the_batch(db: Database, world: World) -> None:
