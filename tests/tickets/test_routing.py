@@ -212,3 +212,29 @@ def test_nobody_at_all_keeps_it_new_and_the_sweeper_retries(db: Database, world:
     with db.session() as s:
         fresh = s.get(Ticket, t.id)
         assert fresh.state == TicketState.DISPATCHED and fresh.owner_id == world.id("desk")
+
+
+def test_an_unroutable_ticket_is_retried_less_and_less_often_then_daily(db: Database, world: World) -> None:
+    """Nobody at all to route to: retries back off (10, 20, 40 … minutes) to one a day, not every 5 minutes
+    forever."""
+    with db.session() as s:
+        s.query(PersonRole).filter(
+            PersonRole.role.in_(["volunteer", "grid_member", "committee_member", "desk"])
+        ).delete()
+    t = file(db, world, "alice", "litter", IN_M3).ticket
+    waits = []
+    due = t.due_at
+    for _ in range(12):
+        assert escalate_overdue(db, due + timedelta(seconds=1)) == [t.id]
+        with db.session() as s:
+            fresh = s.get(Ticket, t.id)
+            assert fresh.state == TicketState.NEW and fresh.owner_id is None
+            waits.append(fresh.due_at - (due + timedelta(seconds=1)))
+            due = fresh.due_at
+    minutes = [round(w.total_seconds() / 60) for w in waits]
+    assert minutes[:4] == [10, 20, 40, 80]
+    assert minutes[-3:] == [24 * 60] * 3  # then once a day
+    assert minutes == sorted(minutes)
+    # A day of an unroutable ticket is a handful of reminders in the event log, not 288.
+    day = [e for e in events(db, t.id) if e.kind == "reminded" and e.at <= t.created_at + timedelta(days=1)]
+    assert len(day) <= 10
