@@ -35,9 +35,14 @@ logger = logging.getLogger(__name__)
 
 BATCH = 30
 LEASE_SECONDS = 120.0
-# A send starts only with this much of its lease left. A notification's parts (each bounded by PTB's
-# timeouts) go out well within it, so no other relay can claim the message while it is on its way.
-LEASE_MARGIN_SECONDS = 60.0
+# Each part of a notification is sent only with this much of its lease left. One part is bounded by PTB's
+# timeouts (connect, write, read: 5 s each, pool 1 s), well within it, so no other relay can claim the message
+# while a part is on its way.
+LEASE_MARGIN_SECONDS = 30.0
+
+
+class LeaseRunningOut(Exception):
+    """The rest of a notification waits for the next claim: too little lease is left to send another part."""
 
 
 def _markup(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
@@ -63,10 +68,11 @@ class Delivery:
         after_part: Callable[[int, bool], Awaitable[None]] | None = None,
         *,
         own_flood_control: bool = False,
+        may_send: Callable[[], bool] | None = None,
     ) -> None:
         self.bot, self.chat_id, self.payload = bot, chat_id, payload
         self.sent = int(payload.get(PARTS_SENT) or 0)
-        self.after_part = after_part
+        self.after_part, self.may_send = after_part, may_send
         # The relay handles a 429 itself (that chat waits, the others go on): the rate limiter must not retry
         # for it. A handler's direct answer lets the limiter wait and retry for that chat.
         limiter = getattr(bot, "rate_limiter", None)
@@ -88,7 +94,8 @@ class Delivery:
                     latitude=place["latitude"],
                     longitude=place["longitude"],
                     title=place["title"][:256],
-                    address=(place.get("address") or "")[:256],
+                    # Telegram requires an address; a place known by its name alone is addressed by it.
+                    address=(place.get("address") or place["title"])[:256],
                     **extra,
                 )
             )
@@ -117,6 +124,8 @@ class Delivery:
     async def run(self) -> None:
         parts = self._parts()
         for part in parts[self.sent :]:
+            if self.may_send is not None and not self.may_send():
+                raise LeaseRunningOut
             await part()
             self.sent += 1
             if self.after_part is not None:
@@ -235,9 +244,6 @@ class Relay:
         if hold is not None and hold > self.clock():
             await self._mark(release, lease, not_before=hold, untried=True)
             return None
-        if self.clock() > lease.until - timedelta(seconds=LEASE_MARGIN_SECONDS):
-            await self._mark(release, lease, untried=True)  # too little lease left: the next pass takes it
-            return None
         return await self._deliver(bot, message, chat_id)
 
     async def _deliver(self, bot: Bot, message: ClaimedMessage, chat_id: int) -> str:
@@ -247,7 +253,12 @@ class Relay:
             if journal is not None:
                 await asyncio.to_thread(journal.delivered, lease, parts, done)
 
-        delivery = Delivery(bot, chat_id, message.payload, journaled, own_flood_control=True)
+        def lease_left() -> bool:
+            return self.clock() <= lease.until - timedelta(seconds=LEASE_MARGIN_SECONDS)
+
+        delivery = Delivery(
+            bot, chat_id, message.payload, journaled, own_flood_control=True, may_send=lease_left
+        )
 
         async def fail(error: str, retry_after: float | None = None, **kwargs: Any) -> None:
             await self._mark(
@@ -256,6 +267,10 @@ class Relay:
 
         try:
             await delivery.run()
+        except LeaseRunningOut:
+            # The next claim (this relay's next pass, or another's) sends the rest.
+            await self._mark(release, lease, parts_sent=delivery.sent, untried=delivery.sent == 0)
+            return None
         except RetryAfter as exc:
             # Flood control for this chat: its messages wait as long as Telegram says (not the back-off);
             # the other chats go on in this very pass.

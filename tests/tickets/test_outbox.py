@@ -26,7 +26,7 @@ from community.outbox import (
 from community.outbox.journal import DeliveryJournal
 from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
 from community.people.models import Person
-from tests.integration.telegram_fake import FakeTelegram
+from tests.integration.telegram_fake import Call, FakeTelegram
 from tests.tickets.world import T0, World, later
 
 
@@ -249,6 +249,44 @@ async def test_a_restarted_relay_takes_over_a_dead_ones_messages_at_once(
     with db.session() as s:
         assert set(s.scalars(select(OutboxMessage.status))) == {OutboxStatus.SENT}
     assert not dead.journal.path.exists() and live.path.exists()
+
+
+async def test_a_relay_sends_no_part_without_lease_left_and_the_next_claim_sends_the_rest(
+    db: Database, world: World
+) -> None:
+    """A slow Telegram: after the place went out the lease is nearly over, so the text waits for the next
+    claim (another relay may hold the message by then) and goes out once, without the place again."""
+    with db.session() as s:
+        place = {"latitude": 32.21, "longitude": 119.43, "title": "Yuntai Pavilion", "address": "Xijin Ferry"}
+        enqueue(s, world.person(s, "alice"), "test", {"text": "the task", "venue": place}, now=T0)
+    clock = {"now": later(1)}
+    telegram = FakeTelegram()
+
+    def slow(call: Call) -> None:
+        if call.method == "sendVenue":
+            clock["now"] += timedelta(seconds=100)  # of the lease's 120 s
+
+    telegram.on_accept = slow
+    bot = Bot("123456:TEST-TOKEN", request=telegram)
+    await bot.initialize()
+    relay = Relay(db, clock=lambda: clock["now"])
+    assert await relay.run_once(bot) == {"sent": 0, "failed": 0, "blocked": 0}
+    chat = _chat(world, "alice")
+    assert [c.method for c in telegram.to(chat)] == ["sendVenue"]
+    assert await relay.run_once(bot) == {"sent": 1, "failed": 0, "blocked": 0}
+    assert [c.method for c in telegram.to(chat)] == ["sendVenue", "sendMessage"]
+
+
+async def test_a_place_known_by_its_name_alone_is_delivered(db: Database, world: World) -> None:
+    with db.session() as s:
+        place = {"latitude": 32.21, "longitude": 119.43, "title": "Yuntai Pavilion", "address": ""}
+        enqueue(s, world.person(s, "alice"), "test", {"text": "the task", "venue": place}, now=T0)
+    telegram = FakeTelegram()
+    bot = Bot("123456:TEST-TOKEN", request=telegram)
+    await bot.initialize()
+    assert (await relay_once(bot, db, clock=lambda: later(1)))["sent"] == 1
+    (venue,) = telegram.to(_chat(world, "alice"), "sendVenue")
+    assert venue.params["address"] == "Yuntai Pavilion"
 
 
 async def test_one_broken_message_does_not_stop_the_batch(db: Database, world: World) -> None:
