@@ -108,6 +108,8 @@ class ActionEmergency(Action):
         ):
             return []
         try:
+            # Translated before the transaction: no lock is held while Google answers (or does not).
+            description_zh = await to_chinese_for_staff(text, language)
             with database().session() as session:
                 result = file_report(
                     session,
@@ -118,7 +120,7 @@ class ActionEmergency(Action):
                     landmark_code=landmark,
                     description=text,
                     description_language=language,
-                    description_zh=await to_chinese_for_staff(text, language),
+                    description_zh=description_zh,
                     photo_file_ids=tuple(metadata(tracker).get("photos") or ()),
                     channel=str(metadata(tracker).get("channel") or "rasa"),
                     source_key=source_key_of(tracker),

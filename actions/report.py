@@ -43,8 +43,10 @@ from community.grids.models import Grid, GridLevel, Landmark
 from community.grids.service import locate
 from community.i18n import catalogue, pick
 from community.language.service import to_chinese_for_staff
+from community.people.models import Person
+from community.tickets.filing import MAX_DESCRIPTION_CHARS, file_report
 from community.tickets.models import IssueCategory
-from community.tickets.service import file_report
+from community.tickets.names import name_for_reporters
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +194,10 @@ class ValidateReportForm(FormValidationAction):
         if len(text) < (2 if cjk else 4):
             await say(dispatcher, tracker, "report.too_short")
             return {"description": None}
+        if len(text) > MAX_DESCRIPTION_CHARS:
+            # A report is read on a phone by a volunteer: a page of text is asked to be told shorter.
+            await say(dispatcher, tracker, "report.too_long", length=len(text), limit=MAX_DESCRIPTION_CHARS)
+            return {"description": None}
         return {"description": text}
 
 
@@ -327,24 +333,21 @@ class ActionSubmitReport(Action):
                 ticket = result.ticket
                 category = session.get(IssueCategory, ticket.category_code) if ticket.category_code else None
                 category_name = pick(category.names, language) if category else "—"
-                if result.duplicate_of is not None:
-                    text = await text_for(tracker, "report.duplicate", ref=result.duplicate_of.ref)
-                else:
-                    owner = ticket_owner_name(session, ticket.owner_id)
-                    text = await text_for(
-                        tracker, "report.filed", ref=ticket.ref, category=category_name, owner=owner
-                    )
+                duplicate_ref = result.duplicate_of.ref if result.duplicate_of is not None else None
+                owner = session.get(Person, ticket.owner_id) if ticket.owner_id else None
+                # The name the community lets reporters see (VOLUNTEER_NAME_TO_REPORTERS), not the full one.
+                owner_name = (name_for_reporters(owner, language) if owner else "") or "—"
+                ref = ticket.ref
+            # The reply is translated after the transaction ended: no lock is held across a network call.
+            if duplicate_ref is not None:
+                text = await text_for(tracker, "report.duplicate", ref=duplicate_ref)
+            else:
+                text = await text_for(
+                    tracker, "report.filed", ref=ref, category=category_name, owner=owner_name
+                )
         except Exception:
             logger.exception("report could not be filed")
             await say(dispatcher, tracker, "report.failed")
             return []
         dispatcher.utter_message(text=text)
         return [SlotSet(name, None) for name in FORM_SLOTS]
-
-
-def ticket_owner_name(session: Any, owner_id: int | None) -> str:
-    from community.people.models import Person
-
-    owner = session.get(Person, owner_id) if owner_id else None
-    # First name only: the reporter needs to know someone has it, not who they are in full.
-    return owner.display_name.split()[0] if owner and owner.display_name else "—"

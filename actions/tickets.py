@@ -20,8 +20,8 @@ from actions.common import (
 from community.database import utcnow
 from community.i18n import is_curated
 from community.language.service import localise, to_chinese_for_staff
-from community.tickets.service import file_report
-from community.tickets.views import reporter_tickets_text
+from community.tickets.filing import file_report
+from community.tickets.views import ref_in, reporter_tickets_text, ticket_detail_text
 
 
 class ActionCheckTickets(Action):
@@ -36,8 +36,14 @@ class ActionCheckTickets(Action):
         if await refuse_anonymous(dispatcher, tracker):
             return []
         language = language_of(tracker)
+        # A ref in the message (the "Full text" button of a task card sends one) asks for that ticket in full.
+        ref = ref_in(str(tracker.latest_message.get("text") or ""))
         with database().session() as session:
-            text = reporter_tickets_text(session, person_of(session, tracker), language)
+            person = person_of(session, tracker)
+            if ref is not None:
+                text = ticket_detail_text(session, ref, person, language)
+            else:
+                text = reporter_tickets_text(session, person, language)
         dispatcher.utter_message(text=text if is_curated(language) else await localise(text, language))
         return []
 
@@ -55,6 +61,8 @@ class ActionTalkToHuman(Action):
             return []
         language = language_of(tracker)
         text = tracker.latest_message.get("text") or ""
+        # Translated before the transaction: no lock is held while Google answers (or does not).
+        description_zh = await to_chinese_for_staff(text, language)
         with database().session() as session:
             result = file_report(
                 session,
@@ -62,7 +70,7 @@ class ActionTalkToHuman(Action):
                 category_code=None,
                 description=text,
                 description_language=language,
-                description_zh=await to_chinese_for_staff(text, language),
+                description_zh=description_zh,
                 channel=str(metadata(tracker).get("channel") or "rasa"),
                 source_key=source_key_of(tracker),
                 now=utcnow(),

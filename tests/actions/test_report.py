@@ -408,6 +408,28 @@ async def test_a_too_short_description_is_asked_again(
     assert texts(dispatcher) == [t("report.too_short", language)]
 
 
+@pytest.mark.parametrize("language", CURATED)
+async def test_a_too_long_description_is_asked_again_politely(
+    kb: Database, domain: dict[str, Any], language: str
+) -> None:
+    text = "路灯坏了。" * 500  # 2,500 characters: a page, not a report
+    tracker = form_tracker(text, intent="affirm", requested_slot="description", language=language)
+
+    events, dispatcher = await validate(tracker, domain)
+
+    assert events == [SlotSet("description", None)]
+    assert texts(dispatcher) == [t("report.too_long", language, length=2500, limit=2000)]
+
+
+async def test_a_description_of_the_maximum_length_is_taken(kb: Database, domain: dict[str, Any]) -> None:
+    text = "x" * 2000
+    tracker = form_tracker(text, intent="affirm", requested_slot="description", language="en")
+
+    events, _ = await validate(tracker, domain)
+
+    assert events == [SlotSet("description", text)]
+
+
 @pytest.mark.parametrize("text", ["漏水", "물이 새요", "Leak!"])
 async def test_short_but_enough(kb: Database, domain: dict[str, Any], text: str) -> None:
     tracker = form_tracker(text, intent="report_issue", requested_slot="description")
@@ -615,10 +637,13 @@ async def test_submit_files_a_ticket_routed_to_a_volunteer(
     # knowledge/roster.yml: the first on-duty red_1 volunteer with the electrical skill gets lighting.
     owner_key = volunteers_for(knowledge_base, "red_1", "electrical")[0]
     assert roster_key(ticket.owner_id, kb) == owner_key
-    owner_name = roster_entry(knowledge_base, owner_key).name.split()[0]
+    full_name = roster_entry(knowledge_base, owner_key).name
+    # The reporter learns the surname with a form of address ("周师傅"), never the full name.
+    owner_name = t("ticket.name.honorific", "zh-Hans", surname=full_name[0])
     assert texts(dispatcher) == [
         t("report.filed", "zh-Hans", ref=ticket.ref, category="照明故障", owner=owner_name)
     ]
+    assert full_name not in texts(dispatcher)[0]
 
     assert ticket.state == TicketState.DISPATCHED
     assert ticket.category_code == "lighting"
@@ -683,7 +708,8 @@ async def test_submit_in_english_names_the_category_and_the_owner(
     await ActionSubmitReport().run(dispatcher, tracker, {})
 
     [ticket] = tickets_in(kb)
-    owner = roster_entry(knowledge_base, roster_key(ticket.owner_id, kb)).name.split()[0]
+    full_name = roster_entry(knowledge_base, roster_key(ticket.owner_id, kb)).name
+    owner = t("ticket.name.honorific", "en", surname=full_name[0])  # "周 from our team"
     assert texts(dispatcher) == [
         t("report.filed", "en", ref=ticket.ref, category="Broken lighting", owner=owner)
     ]

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from actions.report import ActionSubmitReport
 from actions.tickets import ActionCheckTickets, ActionTalkToHuman
 from community.database import Database
 from community.i18n import t
 from community.knowledge.schema import KnowledgeBase
+from community.language.service import set_translator
+from community.language.translate import NullTranslator, Translation
 from community.tickets.models import EscalationLevel, TicketEvent, TicketState
 from tests.actions.support import (
     NOTE,
@@ -146,3 +151,83 @@ async def test_talk_to_human_without_curated_texts(kb: Database, dispatcher: Col
     assert texts(dispatcher) == [f"{t('human.filed', 'en', ref=ticket.ref)}\n{NOTE}"]
     assert ticket.description_language == "fr"
     assert ticket.description_zh is None  # no translator: staff see the original
+
+
+# --- no transaction open across a network call (Google Translate) ---------------------------------------
+
+
+def _write_transaction_open(database: Database) -> bool:
+    """Whether another connection holds a transaction now: on SQLite the write lock (a writer elsewhere
+    would wait for it), on PostgreSQL any session idle in a transaction."""
+    if database.is_postgres:
+        with database.engine.connect() as connection:
+            busy = connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+                )
+            )
+        return bool(busy)
+    raw = sqlite3.connect(database.url.removeprefix("sqlite:///"), timeout=0)
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+        raw.rollback()
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        raw.close()
+
+
+class WatchingTranslator:
+    """Translates by tagging the text, and notes at each call whether a transaction was open meanwhile."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.open_during_call: list[bool] = []
+
+    async def translate(self, text_: str, target: str, source: str | None = None) -> Translation:
+        self.open_during_call.append(_write_transaction_open(self.database))
+        return Translation(f"[{target}] {text_}", source or "auto", target, "test", False)
+
+
+@pytest.fixture
+def watching(kb: Database) -> Iterator[WatchingTranslator]:
+    translator = WatchingTranslator(kb)
+    set_translator(translator)
+    yield translator
+    set_translator(NullTranslator())
+
+
+async def test_talk_to_human_translates_with_no_transaction_open(
+    kb: Database, watching: WatchingTranslator, dispatcher: CollectingDispatcher
+) -> None:
+    tracker = make_tracker("je veux parler à quelqu'un", intent="talk_to_human", language="fr", **ALICE)
+
+    await ActionTalkToHuman().run(dispatcher, tracker, {})
+
+    [ticket] = tickets_in(kb)
+    assert ticket.description_zh == "[zh-Hans] je veux parler à quelqu'un"
+    assert watching.open_during_call and not any(watching.open_during_call)
+
+
+async def test_a_report_is_filed_and_answered_with_no_transaction_open_while_translating(
+    kb: Database, watching: WatchingTranslator, dispatcher: CollectingDispatcher
+) -> None:
+    slots = {
+        "issue_category": "lighting",
+        "report_location": "landmark:west_entrance",
+        "description": "la lampe ne marche pas",
+        "photo": "none",
+        "contact": "none",
+    }
+    tracker = make_tracker("/deny", intent="deny", slots=slots, language="fr", **BOB)
+
+    await ActionSubmitReport().run(dispatcher, tracker, {})
+
+    [ticket] = tickets_in(kb)
+    assert ticket.description_zh == "[zh-Hans] la lampe ne marche pas"
+    [reply] = texts(dispatcher)
+    assert reply.startswith("[fr] ") and ticket.ref in reply
+    # The description for staff, and the reply to the reporter: two calls, neither inside a transaction.
+    assert len(watching.open_during_call) == 2 and not any(watching.open_during_call)
