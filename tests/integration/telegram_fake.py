@@ -5,8 +5,10 @@ control).
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -108,6 +110,10 @@ class FakeTelegram(BaseRequest):
         chat, name = call.chat_id, call.method
         if chat is None:
             return None
+        if name == "sendMessage" and visible_length(call) > MAX_TEXT_LENGTH:
+            return 400, _error(400, "Bad Request: message is too long")
+        if "caption" in call.params and visible_length(call) > MAX_CAPTION_LENGTH:
+            return 400, _error(400, "Bad Request: message caption is too long")
         if chat in self.blocked:
             return 403, _error(403, "Forbidden: bot was blocked by the user")
         if chat in self.flood or (chat, name) in self.flood_on or chat in self.flooded:
@@ -168,6 +174,19 @@ class FakeTelegram(BaseRequest):
 
     def clear(self) -> None:
         self.calls.clear()
+
+
+MAX_TEXT_LENGTH = 4096  # Telegram's limits, counted after the HTML is parsed
+MAX_CAPTION_LENGTH = 1024
+_TAG = re.compile(r"<[^>]+>")
+
+
+def visible_length(call: Call) -> int:
+    """The length Telegram checks: the text (or caption) after HTML parsing, in UTF-16 code units."""
+    text = call.text
+    if call.params.get("parse_mode") == "HTML":
+        text = html.unescape(_TAG.sub("", text))
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _error(code: int, description: str, parameters: dict[str, Any] | None = None) -> bytes:
