@@ -231,3 +231,25 @@ async def test_a_report_is_filed_and_answered_with_no_transaction_open_while_tra
     assert reply.startswith("[fr] ") and ticket.ref in reply
     # The description for staff, and the reply to the reporter: two calls, neither inside a transaction.
     assert len(watching.open_during_call) == 2 and not any(watching.open_during_call)
+
+
+async def test_check_tickets_with_a_ref_shows_that_ticket_in_full_to_its_reporter_only(
+    kb: Database, dispatcher: CollectingDispatcher
+) -> None:
+    long_text = "停车场的收费标准我看不明白，" * 100
+    await ActionTalkToHuman().run(
+        CollectingDispatcher(), make_tracker(long_text, intent="talk_to_human", message_id=11, **ALICE), {}
+    )
+    [ticket] = tickets_in(kb)
+    # What a task card's "Full text" button sends.
+    pressed = f'/check_ticket{{"ticket_ref":"{ticket.ref}"}}'
+
+    await ActionCheckTickets().run(dispatcher, make_tracker(pressed, intent="check_ticket", **ALICE), {})
+    other = CollectingDispatcher()
+    await ActionCheckTickets().run(
+        other, make_tracker(pressed, intent="check_ticket", language="en", **BOB), {}
+    )
+
+    [detail] = texts(dispatcher)
+    assert ticket.ref in detail and long_text.strip() in detail
+    assert texts(other) == [t("ticket.detail.not_found", "en", ref=ticket.ref)]
