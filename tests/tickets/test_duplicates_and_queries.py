@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from community.database import Database
 from community.grids.geo import haversine_m
+from community.settings import PROJECT_ROOT
 from community.tickets import (
     accept,
     get_ticket_for_person,
@@ -25,6 +27,17 @@ SOUTH = (IN_M1[0] - 0.00027, IN_M1[1])  # ~30 m south: near the original, ~100 m
 def test_distances() -> None:
     assert 25 < haversine_m(*IN_M1, *NEAR) < 35
     assert 65 < haversine_m(*IN_M1, *FAR) < 75
+
+
+def test_one_distance_formula_for_the_map_the_duplicates_and_the_knowledge_checks() -> None:
+    """The Earth's radius is written once: every great-circle distance is community/grids/geo.py's."""
+    written = [
+        path.relative_to(PROJECT_ROOT).as_posix()
+        for folder in ("community", "bot", "actions", "web")
+        for path in sorted((PROJECT_ROOT / folder).rglob("*.py"))
+        if re.search(r"6_?371", path.read_text(encoding="utf-8"))
+    ]
+    assert written == ["community/grids/geo.py"]
 
 
 def test_same_problem_nearby_is_linked(db: Database, world: World) -> None:
