@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from community.database import get_database, utcnow
@@ -63,6 +63,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_tickets_list(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
+    from community.servicemap.hours import local_time
     from community.tickets.models import Ticket
 
     with get_database().session() as session:
@@ -73,30 +74,31 @@ def cmd_tickets_list(args: argparse.Namespace) -> int:
             print(
                 f"{ticket.ref}  {ticket.state:<10} L{ticket.escalation_level} "
                 f"{ticket.category_code or '-':<15} {ticket.micro_grid_code or ticket.grid_code or '-':<8} "
-                f"{ticket.created_at:%Y-%m-%d %H:%M} "
+                f"{local_time(ticket.created_at):%Y-%m-%d %H:%M} "
                 f"{ticket.description[:40]}"
             )
     return 0
 
 
 def cmd_tickets_show(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
-
-    from community.tickets.models import Ticket, TicketEvent
+    from community.servicemap.hours import local_time
+    from community.tickets.models import Ticket
+    from community.tickets.queries import get_ticket, ticket_events
 
     with get_database().session() as session:
-        ticket = session.scalar(select(Ticket).where(Ticket.ref == args.ref))
+        ticket = get_ticket(session, args.ref)
         if ticket is None:
             print(f"no ticket {args.ref}", file=sys.stderr)
             return 1
         for column in Ticket.__table__.columns:
-            print(f"{column.name:>22}: {getattr(ticket, column.key)}")
+            value = getattr(ticket, column.key)
+            # Times in the community's zone (TIMEZONE), as the office reads them.
+            shown = local_time(value).isoformat(" ", "minutes") if isinstance(value, datetime) else value
+            print(f"{column.name:>22}: {shown}")
         print("events:")
-        for event in session.scalars(
-            select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
-        ):
+        for event in ticket_events(session, ticket):
             print(
-                f"  {event.at:%Y-%m-%d %H:%M:%S} {event.kind:<11} {event.from_state or '':>10} → "
+                f"  {local_time(event.at):%Y-%m-%d %H:%M:%S} {event.kind:<11} {event.from_state or '':>10} → "
                 f"{event.to_state or '':<10} {event.actor_role:<16} {event.reason}"
             )
     return 0

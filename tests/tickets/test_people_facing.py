@@ -3,10 +3,12 @@ reporters the way the community chose (VOLUNTEER_NAME_TO_REPORTERS)."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterator
 
 import pytest
 
+from community.cli import cmd_tickets_show
 from community.database import Database
 from community.people.models import Person
 from community.servicemap.hours import is_open
@@ -120,3 +122,16 @@ def test_the_surname_is_the_default_and_full_names_only_when_chosen(
 def test_a_reporter_never_sees_the_full_name_by_default(db: Database, world: World) -> None:
     told = _accepted_by_zhou(db, world)
     assert all("周建华" not in text and "周" in text for text in told.values())
+
+
+def test_the_offices_ticket_show_reads_in_local_time(
+    db: Database, world: World, setting: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _set(setting, "DATABASE_URL", db.url)
+    t = file(db, world, "alice", "streetlight", IN_M1).ticket
+
+    assert cmd_tickets_show(argparse.Namespace(ref=t.ref)) == 0
+
+    shown = capsys.readouterr().out
+    assert "created_at: 2025-05-01 10:00+08:00" in shown
+    assert "2025-05-01 10:00:00 created" in shown and "02:00" not in shown
