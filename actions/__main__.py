@@ -42,6 +42,12 @@ def main() -> None:
     # rasa-sdk loads no actions unless told which package holds them.
     if "--actions" not in sys.argv and "--actions-module" not in sys.argv:
         sys.argv[1:1] = ["--actions", "actions"]
+    # One process serves (actions/serving.py says why): rasa-sdk's command line, its server swapped.
+    import rasa_sdk.__main__
+
+    from actions.serving import serve_in_one_process
+
+    rasa_sdk.__main__.run = serve_in_one_process
     rasa_sdk_main()
 
 

@@ -40,14 +40,14 @@ def map_picture():  # type: ignore[no-untyped-def]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Rasa and the action server under honcho, then the bot in the foreground; Ctrl-C stops everything."""
+    """Rasa and the action server kept up by supervisord, then the bot in the foreground; Ctrl-C stops all."""
     from bot.services import Services, ServicesFailed
 
     export_channel_secret()
     settings = get_settings()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = Services(settings, rasa_port=int(settings.rasa_url.rsplit(":", 1)[1].split("/")[0]))
-    print(f"starting Rasa and the action server (log: {services.log_path}) …", flush=True)
+    print(f"starting Rasa and the action server (logs: {services.folder}) …", flush=True)
     try:
         services.start()
     except ServicesFailed as exc:
@@ -56,6 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         services.stop()
         return 130
+    print(f"kept up by supervisord; status: {services.status_command()}", flush=True)
     try:
         return run_bot(args)
     except KeyboardInterrupt:

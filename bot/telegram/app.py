@@ -20,7 +20,7 @@ from telegram.request import BaseRequest
 
 from bot.offload import run_sync
 from bot.pipeline import Assistant
-from bot.telegram import dedupe, jobs, menus
+from bot.telegram import dedupe, heartbeat, jobs, menus
 from bot.telegram.context import private_chats_only
 from bot.telegram.handlers import buttons, chat, commands, errors, rating, staff
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
@@ -71,6 +71,7 @@ def build_application(
         application.job_queue.run_repeating(jobs.sweep_job, interval=settings.sweep_interval_seconds, first=5)
         application.job_queue.run_repeating(jobs.prune_job, interval=24 * 3600, first=60)
         application.job_queue.run_repeating(purge_conversation_state_job, interval=24 * 3600, first=90)
+        heartbeat.schedule(application)  # the liveness signal compose checks
     return application
 
 
