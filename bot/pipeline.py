@@ -126,6 +126,10 @@ class Assistant:
             answers = await self.rasa.send(user.key, for_rasa, metadata)
         except RasaUnavailable:
             return await self.degraded(user, language)
+        if not answers:
+            # Rasa answers every message; nothing back means its action failed (the action server is down or
+            # hung, and Rasa goes on without the action's replies). Silence is no answer: the menu is.
+            return await self.degraded(user, language)
         turn = await self._turn(language, answers)
         if turn.location_reply_payload is not None:
             await run_sync(self._change_state, user, {"location_reply": turn.location_reply_payload})

@@ -148,7 +148,8 @@ class Services:
                 ],
                 # `GET /` answers once the model is loaded, without the token (which stays out of the config).
                 health_url=f"{self.rasa_url}/",
-                start_seconds=120,
+                # Loading the model takes 30-60 s on an idle machine and over two minutes on a busy one.
+                start_seconds=300,
                 health_timeout=10,
                 stop_seconds=10,
             ),
@@ -156,7 +157,7 @@ class Services:
                 name="actions",
                 command=[PYTHON, "-m", "actions", "--port", str(self.settings.action_server_port)],
                 health_url=f"{self.action_url}/health",
-                start_seconds=20,
+                start_seconds=30,
                 health_timeout=5,
                 stop_seconds=5,
             ),
@@ -295,7 +296,7 @@ class Services:
                         del pending[name]
                 except (httpx.HTTPError, ValueError):
                     pass
-            fatal = [p.name for p in self.programs() if self._state(p.name) == "FATAL"]
+            fatal = [p.name for p in self.programs() if self.state(p.name) == "FATAL"]
             if fatal or (pending and time.monotonic() > deadline):
                 self.stop()
                 why = f"{', '.join(fatal)} gave up starting" if fatal else f"{', '.join(pending)} not healthy"
@@ -349,7 +350,9 @@ class Services:
         """The current pid of a server ("rasa" or "actions"); 0 while it is not running."""
         return int(self.rpc().supervisor.getProcessInfo(name)["pid"])
 
-    def _state(self, name: str) -> str | None:
+    def state(self, name: str) -> str | None:
+        """supervisord's state of a server: STARTING, RUNNING (up for its start_seconds: health-checked),
+        BACKOFF, FATAL …; None while supervisord does not answer."""
         try:
             return str(self.rpc().supervisor.getProcessInfo(name)["statename"])
         except (OSError, xmlrpc.client.Error):

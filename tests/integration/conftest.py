@@ -1,9 +1,12 @@
-"""The real stack for integration tests: a migrated database with the knowledge base loaded, the real Rasa
-server and action server (started once per test session, under honcho, as `xijin run` starts them), and the
-real telegram.ext.Application with Telegram faked at the request layer."""
+"""The real stack for integration tests: a migrated database with the knowledge base loaded (SQLite, then
+PostgreSQL), the real Rasa server and action server (started once per test session and database, under
+supervisord, as `xijin run` starts them), and the real telegram.ext.Application with Telegram faked at the
+request layer."""
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -23,6 +26,7 @@ from community.language.service import set_translator
 from community.language.translate import NullTranslator
 from community.migrate import upgrade
 from community.settings import PROJECT_ROOT, Settings
+from tests.conftest import own_postgres_database
 from tests.integration.telegram_fake import FakeTelegram
 
 
@@ -43,16 +47,30 @@ class Stack:
         return self.services.rasa_url
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The stack on each database in turn. Session-scoped and parametrized, so pytest runs every test that
+    uses it on SQLite, stops the servers, then runs them all again on PostgreSQL; the action server uses the
+    same database as the tests."""
     if not MODEL.exists():
         pytest.fail(
             f"no trained model at {MODEL}: the test command trains it (scripts/test.sh)", pytrace=False
         )
-    folder = tmp_path_factory.mktemp("stack")
-    url = f"sqlite:///{folder / 'xijin.db'}"
+    with contextlib.ExitStack() as cleanup:
+        yield from _stack(request.param, tmp_path_factory.mktemp(f"stack-{request.param}"), cleanup)
+
+
+def _stack(backend: str, folder: Path, cleanup: contextlib.ExitStack) -> Iterator[Stack]:
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'xijin.db'}"
+    else:
+        url = cleanup.enter_context(own_postgres_database())  # dropped last, after the servers stop
+    # The one secret of the bot, Rasa's channel and the action server, exported as `xijin run` exports it:
+    # the servers inherit this environment, and every RasaClient of the tests signs with it.
+    secret = secrets.token_urlsafe(32)
     upgrade(url)
     database = Database(url)
+    cleanup.callback(database.dispose)
     load(database, PROJECT_ROOT / "knowledge")
     settings = Settings(
         database_url=url,
@@ -60,12 +78,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         translation_backend="null",
         telegram_bot_token="123456:TEST-TOKEN",
         telegram_rate_limiter=False,
+        xijin_channel_secret=secret,
     )
-    services = Services(settings, log_path=folder / "services.log", rasa_port=free_port())
-    services.start()
-    yield Stack(settings, database, services)
-    services.stop()
-    database.dispose()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("XIJIN_CHANNEL_SECRET", secret)
+        services = Services(settings, log_path=folder / "services.log", rasa_port=free_port())
+        services.start()
+        try:
+            yield Stack(settings, database, services)
+        finally:
+            services.stop()
 
 
 @pytest.fixture
