@@ -48,7 +48,7 @@ from community.identity import SECRET_ENV  # noqa: E402
 from community.knowledge.loader import load  # noqa: E402
 from community.migrate import upgrade  # noqa: E402
 from community.settings import Settings  # noqa: E402
-from tests.fakes.bot_api_server import FakeBotApi  # noqa: E402
+from tests.fakes.bot_api_server import FakeBotApi, SentCall  # noqa: E402
 
 # What tourists and residents write most: greetings and questions in the five curated languages. Each is
 # answered the same way whatever came before it, so one calibration turn tells how many messages the bot
@@ -166,36 +166,64 @@ async def direct_phase(rasa_url: str, token: str, secret: str, users: int, turns
 # --- bot: the real bot process behind the fake Bot API ---------------------------------------------------
 
 
-def sends_to(api: FakeBotApi, chat_id: int) -> int:
-    return sum(1 for call in api.sent(chat_id) if call.method.startswith("send"))
+class Deliveries:
+    """When each message to each chat reached the fake Bot API, kept per chat as the calls arrive.
+
+    The fake's server threads call `record`; the clients wait on an asyncio event per chat, so waiting costs
+    nothing while the bot works (polling the fake's whole call list would compete with the bot for the CPU).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._times: dict[int, list[float]] = {}
+        self._events: dict[int, asyncio.Event] = {}
+
+    def record(self, call: SentCall) -> None:
+        if call.method.startswith("send") and call.chat_id is not None:
+            self._times.setdefault(call.chat_id, []).append(call.at)
+            self._loop.call_soon_threadsafe(self._event(call.chat_id).set)
+
+    def _event(self, chat_id: int) -> asyncio.Event:
+        return self._events.setdefault(chat_id, asyncio.Event())
+
+    def count(self, chat_id: int) -> int:
+        return len(self._times.get(chat_id, ()))
+
+    async def wait(self, chat_id: int, count: int) -> float | None:
+        """The time the `count`-th message to the chat arrived, or None after the timeout."""
+        deadline = time.monotonic() + ANSWER_TIMEOUT_SECONDS
+        event = self._event(chat_id)
+        while self.count(chat_id) < count:
+            event.clear()
+            if self.count(chat_id) >= count:
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except TimeoutError:
+                return None
+        return self._times[chat_id][count - 1]
 
 
-async def wait_sends(api: FakeBotApi, chat_id: int, count: int) -> float | None:
-    """The time the `count`-th message to the chat was accepted, or None after the timeout."""
-    deadline = time.monotonic() + ANSWER_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        calls = [c for c in api.sent(chat_id) if c.method.startswith("send")]
-        if len(calls) >= count:
-            return calls[count - 1].at
-        await asyncio.sleep(0.005)
-    return None
-
-
-async def calibrate(api: FakeBotApi) -> dict[str, int]:
+async def calibrate(api: FakeBotApi, deliveries: Deliveries) -> dict[str, int]:
     """How many messages the bot sends for each text, from one user who sends each once."""
     chat_id = USER_BASE - 1
     counts: dict[str, int] = {}
     for language, text in MESSAGES:
-        before = sends_to(api, chat_id)
+        before = deliveries.count(chat_id)
         api.message(chat_id, text, language_code=language.split("-")[0])
-        if await wait_sends(api, chat_id, before + 1) is None:
+        if await deliveries.wait(chat_id, before + 1) is None:
             raise SystemExit(f"the bot did not answer {text!r} during calibration")
         await asyncio.sleep(1.0)  # let the rest of the turn arrive
-        counts[text] = sends_to(api, chat_id) - before
+        counts[text] = deliveries.count(chat_id) - before
     return counts
 
 
-async def bot_phase(api: FakeBotApi, counts: dict[str, int], users: int, turns: int, run: int) -> Phase:
+async def bot_phase(
+    api: FakeBotApi, deliveries: Deliveries, counts: dict[str, int], users: int, turns: int, run: int
+) -> Phase:
     expected: dict[int, int] = {}
 
     async def turn(u: int, language: str, text: str) -> float | None:
@@ -203,9 +231,9 @@ async def bot_phase(api: FakeBotApi, counts: dict[str, int], users: int, turns: 
         expected[chat_id] = expected.get(chat_id, 0) + counts[text]
         sent_at = time.time()
         api.message(chat_id, text, language_code=language.split("-")[0])
-        done_at = await wait_sends(api, chat_id, expected[chat_id])
+        done_at = await deliveries.wait(chat_id, expected[chat_id])
         if done_at is None:
-            expected[chat_id] = sends_to(api, chat_id)  # the next turn waits for its own answer only
+            expected[chat_id] = deliveries.count(chat_id)  # the next turn waits for its own answer only
             return None
         return done_at - sent_at
 
@@ -303,14 +331,15 @@ async def measure(args: argparse.Namespace, folder: Path) -> str:
     load_before = os.getloadavg()[0]
     bot: subprocess.Popen[bytes] | None = None
     try:
-        with FakeBotApi() as api:
+        deliveries = Deliveries(asyncio.get_running_loop())
+        with FakeBotApi(before_answer=deliveries.record) as api:
             bot = start_bot(settings, api, services.token, secret, folder / "bot.log")
-            counts = await calibrate(api)
+            counts = await calibrate(api, deliveries)
             print(f"calibrated: {counts}", flush=True)
             pairs = []
             for run, (users, turns) in enumerate(zip(args.users, args.turns, strict=True), start=1):
                 direct = await direct_phase(services.rasa_url, services.token, secret, users, turns, 2 * run)
-                through_bot = await bot_phase(api, counts, users, turns, 2 * run + 1)
+                through_bot = await bot_phase(api, deliveries, counts, users, turns, 2 * run + 1)
                 print(
                     f"{users} users: direct p95 {direct.p95_ms():.0f} ms {direct.throughput():.1f}/s, "
                     f"bot p95 {through_bot.p95_ms():.0f} ms {through_bot.throughput():.1f}/s "
