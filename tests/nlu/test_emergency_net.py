@@ -45,11 +45,11 @@ languages:
     look_alikes: [knife-cut noodles]
 '''
 
-def message(text, intent, confidence):
+def message(text, intent, confidence, second="emergency"):
     m = Message(data={"text": text})
     m.set("intent", {"name": intent, "confidence": confidence}, add_to_output=True)
     m.set("intent_ranking", [{"name": intent, "confidence": confidence},
-                             {"name": "emergency", "confidence": 1 - confidence}], add_to_output=True)
+                             {"name": second, "confidence": 1 - confidence}], add_to_output=True)
     return m
 
 with tempfile.TemporaryDirectory() as folder:
@@ -73,8 +73,12 @@ with tempfile.TemporaryDirectory() as folder:
                              message("where can I eat knife-cut noodles", "faq", 0.8),
                              message("hello there", "greet", 0.95))
     payload = message('/report_issue{"issue_category": "fire"}', "report_issue", 1.0)
-    loaded.process([knife, noodles, hello, payload])
+    unsure = message("knife-cut noodles, where?", "emergency", 0.6, second="faq")
+    sure = message("knife-cut noodles, where?", "emergency", 0.9, second="faq")
+    loaded.process([knife, noodles, hello, payload, unsure, sure])
     out["payload"] = payload.get("emergency_net")
+    out["unsure"] = {k: unsure.get(k) for k in ("intent", "intent_ranking", "emergency_net")}
+    out["sure"] = {k: sure.get(k) for k in ("intent", "emergency_net")}
     out["knife"] = {k: knife.get(k) for k in ("intent", "intent_ranking", "emergency_net")}
     out["knife_in_output"] = "emergency_net" in knife.as_dict(only_output_properties=True)
     out["noodles"] = {k: noodles.get(k) for k in ("intent", "intent_ranking", "emergency_net")}
@@ -173,6 +177,19 @@ def test_without_a_match_the_model_decides(probe: dict) -> None:
     # A look-alike: the words are hidden, the ranking stays the model's.
     assert probe["noodles"]["intent"] == {"name": "faq", "confidence": 0.8}
     assert probe["noodles"]["intent_ranking"][1] == {"name": "emergency", "confidence": pytest.approx(0.2)}
+
+
+def test_a_look_alike_overrules_classifiers_unsure_of_an_emergency(probe: dict) -> None:
+    unsure = probe["unsure"]
+    assert unsure["intent"] == {"name": "faq", "confidence": pytest.approx(0.4)}
+    assert unsure["intent_ranking"][-1] == {"name": "emergency", "confidence": 0.0}
+    assert unsure["emergency_net"] == {
+        "vetoed": True,
+        "look_alikes": ["knife-cut noodles"],
+        "model_intent": {"name": "emergency", "confidence": 0.6},
+    }
+    # Sure classifiers (0.9, above veto_below) keep their emergency.
+    assert probe["sure"] == {"intent": {"name": "emergency", "confidence": 0.9}, "emergency_net": None}
 
 
 def test_a_button_payload_is_left_to_rasa(probe: dict) -> None:
