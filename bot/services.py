@@ -75,8 +75,9 @@ def _value(text: str) -> str:
 
 def _quote(argument: str) -> str:
     """One argument for supervisord's command line: shell-quoted, and '%' escaped for its config parser."""
-    if argument.startswith("%(ENV_"):
-        return argument  # expanded by supervisord from its environment
+    head, env, _ = argument.partition("%(ENV_")
+    if env:  # "%(ENV_X)s" or "--option=%(ENV_X)s": expanded by supervisord from its environment
+        return shlex.quote(head).replace("%", "%%") + argument[len(head) :] if head else argument
     return shlex.quote(argument).replace("%", "%%")
 
 
@@ -96,6 +97,8 @@ class Services:
     extra_env: dict[str, str] = field(default_factory=dict)
     token: str = ""
     _process: subprocess.Popen[bytes] | None = None
+    # Seconds from start() until both servers answered: how long a restart takes on this machine.
+    ready_seconds: float = 0.0
     _socket_dir: str | None = None
 
     # --- what runs ---------------------------------------------------------------------------------------
@@ -133,8 +136,9 @@ class Services:
                     str(RASA),
                     "run",
                     "--enable-api",
-                    "--auth-token",
-                    "%(ENV_RASA_TOKEN)s",
+                    # One argument with "=": a random token may begin with "-", which argparse would take
+                    # for an option of its own ("expected one argument").
+                    "--auth-token=%(ENV_RASA_TOKEN)s",
                     "--interface",
                     "127.0.0.1",
                     "--port",
@@ -253,7 +257,7 @@ class Services:
 
     # --- starting and stopping ---------------------------------------------------------------------------
 
-    def start(self, timeout_seconds: float = 240.0) -> None:
+    def start(self, timeout_seconds: float = 360.0) -> None:
         if not MODEL.exists():
             raise ServicesFailed(f"no trained model at {MODEL}: run the set-up (make run) first")
         if not RASA.exists():
@@ -274,7 +278,9 @@ class Services:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
+        started = time.monotonic()
         self.wait_healthy(timeout_seconds)
+        self.ready_seconds = time.monotonic() - started
 
     def wait_healthy(self, timeout_seconds: float) -> None:
         """Until both servers answer their health URLs (Rasa with its model loaded), or ServicesFailed."""
