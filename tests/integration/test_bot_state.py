@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -17,11 +18,14 @@ import pytest
 import yaml
 from sqlalchemy import select
 from telegram import Update
+from telegram.ext import CallbackContext
 
 from bot import pipeline
 from bot.pipeline import Assistant
 from bot.rasa_client import RasaClient
-from bot.telegram.app import build_application
+from bot.telegram.app import build_application, purge_conversation_state_job
+from community.conversations import service as conversations
+from community.conversations.models import ConversationState
 from community.database import Database, utcnow
 from community.i18n import t
 from community.knowledge.loader import load
@@ -339,3 +343,20 @@ async def test_an_update_whose_handling_crashed_is_handled_when_redelivered_and_
         assert [x.id for x in reports_of(world, resident)] == [filed.id]
     finally:
         await bot.stop()
+
+
+# --- nothing grows forever ------------------------------------------------------------------------------
+
+
+async def test_the_daily_job_deletes_expired_conversation_state(
+    new_bot: Callable[[], Any], world: Database
+) -> None:
+    now = utcnow()
+    with world.session() as session:
+        conversations.put(session, "location", "telegram:1", [32.2, 119.4], now - timedelta(hours=1))
+        conversations.put(session, "payload", "0123456789abcdef0123", "/greet", now)
+    bot = await new_bot()
+    await purge_conversation_state_job(CallbackContext(bot.app))
+    with world.session() as session:
+        left = session.execute(select(ConversationState.kind, ConversationState.key)).all()
+    assert [tuple(row) for row in left] == [("payload", "0123456789abcdef0123")]
