@@ -5,7 +5,9 @@
 - notifications nobody could receive (blocked the bot, never wrote to it): dead after OUTBOX_DEAD_SCRUB_DAYS;
 - dead notifications: emptied of their text after OUTBOX_DEAD_SCRUB_DAYS, deleted after OUTBOX_DEAD_KEPT_DAYS;
 - the translation cache (users' raw text): deleted TRANSLATION_CACHE_KEPT_DAYS after the translation;
-- processed Telegram update ids (no text): deleted after PROCESSED_UPDATES_KEPT_DAYS.
+- processed Telegram update ids (no text): deleted after PROCESSED_UPDATES_KEPT_DAYS;
+- a reporter's contact (a phone number) on a ticket: erased TICKET_CONTACT_KEPT_DAYS after the ticket ended
+  (closed, resolved, cancelled or merged into another); the ticket and its events stay, for the metrics.
 
 Every age counts from the row's own time (sent_at for sent notifications, created_at otherwise), so a rule is
 one indexed statement and a day's run is idempotent.
@@ -15,13 +17,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import and_, delete, or_, update
 
 from community.database import Database
 from community.language.models import TranslationCacheEntry
 from community.outbox.models import OutboxMessage, OutboxStatus
 from community.outbox.service import prune_processed_updates
 from community.settings import Settings
+from community.tickets.models import Ticket, TicketState
 
 
 def delete_sent_notifications(database: Database, before: datetime) -> int:
@@ -81,6 +84,24 @@ def expire_translations(database: Database, before: datetime) -> int:
         return int(result.rowcount or 0)
 
 
+def erase_ended_ticket_contacts(database: Database, before: datetime) -> int:
+    """A phone number is kept while someone may still need to call the reporter about the ticket."""
+    ended = or_(
+        and_(Ticket.state == TicketState.CLOSED, Ticket.closed_at < before),
+        and_(Ticket.state == TicketState.RESOLVED, Ticket.resolved_at < before),
+        # Cancelled and duplicate tickets keep no time of their own ending; they end soon after filing.
+        and_(Ticket.state.in_((TicketState.CANCELLED, TicketState.DUPLICATE)), Ticket.created_at < before),
+    )
+    with database.session() as session:
+        result = session.execute(
+            update(Ticket)
+            .where(Ticket.contact.is_not(None), ended)
+            .values(contact=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)
+
+
 def apply_retention(database: Database, settings: Settings, now: datetime) -> dict[str, int]:
     """Every rule once; returns how many rows each touched."""
 
@@ -100,5 +121,8 @@ def apply_retention(database: Database, settings: Settings, now: datetime) -> di
         "translations_expired": expire_translations(database, days(settings.translation_cache_kept_days)),
         "update_ids_forgotten": prune_processed_updates(
             database, now, timedelta(days=settings.processed_updates_kept_days)
+        ),
+        "ticket_contacts_erased": erase_ended_ticket_contacts(
+            database, days(settings.ticket_contact_kept_days)
         ),
     }

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     outbox_dead_kept_days: int = Field(default=30, ge=1)
     translation_cache_kept_days: int = Field(default=30, ge=1)
     processed_updates_kept_days: int = Field(default=7, ge=2)
+    ticket_contact_kept_days: int = Field(default=30, ge=1)
 
     knowledge_dir: Path = PROJECT_ROOT / "knowledge"
     # The community's clock: opening hours, deadlines and times shown to people are in this zone.

@@ -12,6 +12,7 @@ from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
 from community.people.service import get_or_create_person
 from community.retention import apply_retention
 from community.settings import Settings
+from community.tickets.models import Ticket, TicketState
 
 NOW = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
 SETTINGS = Settings(
@@ -20,6 +21,7 @@ SETTINGS = Settings(
     outbox_dead_kept_days=30,
     translation_cache_kept_days=30,
     processed_updates_kept_days=7,
+    ticket_contact_kept_days=30,
 )
 
 
@@ -109,3 +111,40 @@ def test_translations_expire_and_update_ids_are_forgotten(db: Database) -> None:
     with db.session() as s:
         assert list(s.scalars(select(TranslationCacheEntry.text_hash))) == ["new"]
         assert list(s.scalars(select(ProcessedUpdate.update_id))) == [2]
+
+
+def _ticket(db: Database, ref: str, state: str, created: datetime, ended: datetime | None = None) -> None:
+    with db.session() as s:
+        reporter = get_or_create_person(s, f"telegram:{ref}", telegram_id=None, chat_id=None)
+        s.flush()
+        s.add(
+            Ticket(
+                ref=ref,
+                state=state,
+                reporter_id=reporter.id,
+                contact="13800000000",
+                created_at=created,
+                resolved_at=ended if state == TicketState.RESOLVED else None,
+                closed_at=ended if state == TicketState.CLOSED else None,
+            )
+        )
+
+
+def test_a_reporters_phone_number_is_erased_a_month_after_the_ticket_ended(db: Database) -> None:
+    _ticket(db, "CLOSEDOLD", TicketState.CLOSED, days_ago(60), ended=days_ago(31))
+    _ticket(db, "CLOSEDNEW", TicketState.CLOSED, days_ago(60), ended=days_ago(29))
+    _ticket(db, "RESOLVEDOLD", TicketState.RESOLVED, days_ago(60), ended=days_ago(31))
+    _ticket(db, "CANCELLED", TicketState.CANCELLED, days_ago(31))
+    _ticket(db, "OPENOLD", TicketState.ACCEPTED, days_ago(90))
+    removed = apply_retention(db, SETTINGS, NOW)
+    with db.session() as s:
+        contacts = {ref: contact for ref, contact in s.execute(select(Ticket.ref, Ticket.contact))}
+    assert contacts == {
+        "CLOSEDOLD": None,
+        "CLOSEDNEW": "13800000000",
+        "RESOLVEDOLD": None,
+        "CANCELLED": None,
+        # Still open: the volunteer may need to call the reporter, however long it takes.
+        "OPENOLD": "13800000000",
+    }
+    assert removed["ticket_contacts_erased"] == 3
