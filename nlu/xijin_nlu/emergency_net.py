@@ -241,8 +241,8 @@ class EmergencyNet(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         # `lexicon`: relative to nlu/; `intent`: what a matched message becomes; `veto_below`: how sure the
-        # classifiers must be of `intent` for a look-alike without a term not to overrule them. The
-        # classifiers' false alarms on the emergency split were at 0.51-0.75, their emergencies mostly above.
+        # classifiers must be of `intent` for a look-alike without a term not to overrule them. On the
+        # emergency split their false alarms were at 0.51-0.75, and 80 of their 92 emergencies above 0.8.
         return {"lexicon": DEFAULT_LEXICON, "intent": "emergency", "veto_below": 0.8}
 
     @classmethod
