@@ -6,6 +6,8 @@
 - dead notifications: emptied of their text after OUTBOX_DEAD_SCRUB_DAYS, deleted after OUTBOX_DEAD_KEPT_DAYS;
 - the translation cache (users' raw text): deleted TRANSLATION_CACHE_KEPT_DAYS after the translation;
 - processed Telegram update ids (no text): deleted after PROCESSED_UPDATES_KEPT_DAYS;
+- what a chat is in the middle of (community/conversations: a shared location, a pending report or Resolve,
+  long button payloads): deleted when its own time to live is over (community.conversations.service.TTL);
 - a reporter's contact (a phone number) on a ticket: erased TICKET_CONTACT_KEPT_DAYS after the ticket ended
   (closed, resolved, cancelled or merged into another); the ticket and its events stay, for the metrics.
 
@@ -19,6 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, or_, update
 
+from community.conversations import service as conversations
 from community.database import Database
 from community.language.models import TranslationCacheEntry
 from community.outbox.models import OutboxMessage, OutboxStatus
@@ -102,6 +105,11 @@ def erase_ended_ticket_contacts(database: Database, before: datetime) -> int:
         return int(result.rowcount or 0)
 
 
+def purge_conversation_state(database: Database, now: datetime) -> int:
+    with database.session() as session:
+        return conversations.purge_expired(session, now)
+
+
 def apply_retention(database: Database, settings: Settings, now: datetime) -> dict[str, int]:
     """Every rule once; returns how many rows each touched."""
 
@@ -122,6 +130,7 @@ def apply_retention(database: Database, settings: Settings, now: datetime) -> di
         "update_ids_forgotten": prune_processed_updates(
             database, now, timedelta(days=settings.processed_updates_kept_days)
         ),
+        "conversation_state_expired": purge_conversation_state(database, now),
         "ticket_contacts_erased": erase_ended_ticket_contacts(
             database, days(settings.ticket_contact_kept_days)
         ),

@@ -11,14 +11,12 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest
 
-from bot.offload import run_sync
 from bot.pipeline import Assistant
 from bot.telegram import dedupe, heartbeat, jobs, menus
 from bot.telegram.context import private_chats_only
@@ -26,8 +24,6 @@ from bot.telegram.handlers import buttons, chat, commands, errors, rating, staff
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
 from bot.telegram.ratelimit import ChatRateLimiter
 from bot.telegram.render import PayloadStore
-from community.conversations import service as conversations
-from community.database import Database, utcnow
 from community.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -70,7 +66,6 @@ def build_application(
         )
         application.job_queue.run_repeating(jobs.sweep_job, interval=settings.sweep_interval_seconds, first=5)
         application.job_queue.run_repeating(jobs.prune_job, interval=24 * 3600, first=60)
-        application.job_queue.run_repeating(purge_conversation_state_job, interval=24 * 3600, first=90)
         heartbeat.schedule(application)  # the liveness signal compose checks
     return application
 
@@ -103,19 +98,6 @@ def add_handlers(application: Application) -> None:
     application.add_handler(MessageHandler(filters.PHOTO, chat.on_photo))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, chat.on_text))
     application.add_error_handler(errors.on_error)
-
-
-async def purge_conversation_state_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Daily: expired conversation state (community.conversations.service.TTL) is deleted."""
-    database = context.application.bot_data["assistant"].database
-    removed = await run_sync(_purge_conversation_state, database)
-    if removed:
-        logger.info("conversation state: %d expired entries deleted", removed)
-
-
-def _purge_conversation_state(database: Database) -> int:
-    with database.session() as session:
-        return conversations.purge_expired(session, utcnow())
 
 
 async def _post_init(application: Application) -> None:

@@ -13,6 +13,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import ContextTypes
 
+from bot.offload import run_sync
 from bot.telegram.ratelimit import NO_RETRY, ChatRateLimiter, retry_seconds
 from community.database import Database, utcnow
 from community.outbox.journal import DeliveryJournal
@@ -193,12 +194,12 @@ class Relay:
         journal = self.journal
         if journal is not None:
             if not self._recovered:
-                await asyncio.to_thread(journal.recover, self.database)
+                await run_sync(journal.recover, self.database)
                 self._recovered = True
             if journal.unsettled:
                 # The last pass could not mark everything (the database was away): the journal knows.
-                await asyncio.to_thread(journal.settle, self.database)
-        claimed = await asyncio.to_thread(
+                await run_sync(journal.settle, self.database)
+        claimed = await run_sync(
             claim,
             self.database,
             BATCH,
@@ -208,7 +209,7 @@ class Relay:
             owner=self.owner,
         )
         if journal is not None:
-            await asyncio.to_thread(journal.claimed, [m.lease for m in claimed])
+            await run_sync(journal.claimed, [m.lease for m in claimed])
         self._marks_failed = False
         self._blocked.clear()
         now = self.clock()
@@ -218,13 +219,13 @@ class Relay:
             if outcome:
                 counts[outcome] += 1
         if journal is not None and journal.unsettled and not self._marks_failed:
-            await asyncio.to_thread(journal.clear)
+            await run_sync(journal.clear)
         return counts
 
     async def _mark(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """A mark that fails (the database restarting) leaves the lease to run out and the journal to tell."""
         try:
-            await asyncio.to_thread(function, self.database, *args, **kwargs)
+            await run_sync(function, self.database, *args, **kwargs)
         except Exception:
             kept = "the journal keeps what was delivered" if self.journal else "its lease will run out"
             logger.exception("outbox: %s failed; %s", function.__name__, kept)
@@ -251,7 +252,7 @@ class Relay:
 
         async def journaled(parts: int, done: bool) -> None:
             if journal is not None:
-                await asyncio.to_thread(journal.delivered, lease, parts, done)
+                await run_sync(journal.delivered, lease, parts, done)
 
         def lease_left() -> bool:
             return self.clock() <= lease.until - timedelta(seconds=LEASE_MARGIN_SECONDS)
@@ -321,7 +322,7 @@ async def relay_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     database: Database = context.application.bot_data["assistant"].database
-    escalated = await asyncio.to_thread(escalate_overdue, database, utcnow())
+    escalated = await run_sync(escalate_overdue, database, utcnow())
     if escalated:
         logger.info("escalated %d overdue tickets", len(escalated))
 
@@ -329,6 +330,6 @@ async def sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Daily, not with the sweep: every retention rule counts in days (community/retention.py)."""
     database: Database = context.application.bot_data["assistant"].database
-    removed = await asyncio.to_thread(apply_retention, database, get_settings(), utcnow())
+    removed = await run_sync(apply_retention, database, get_settings(), utcnow())
     if any(removed.values()):
         logger.info("retention: %s", removed)

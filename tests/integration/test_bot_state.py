@@ -23,7 +23,8 @@ from telegram.ext import CallbackContext
 from bot import pipeline
 from bot.pipeline import Assistant
 from bot.rasa_client import RasaClient
-from bot.telegram.app import build_application, purge_conversation_state_job
+from bot.telegram.app import build_application
+from bot.telegram.jobs import prune_job
 from community.conversations import service as conversations
 from community.conversations.models import ConversationState
 from community.database import Database, utcnow
@@ -348,7 +349,7 @@ async def test_an_update_whose_handling_crashed_is_handled_when_redelivered_and_
 # --- nothing grows forever ------------------------------------------------------------------------------
 
 
-async def test_the_daily_job_deletes_expired_conversation_state(
+async def test_the_daily_retention_job_deletes_expired_conversation_state(
     new_bot: Callable[[], Any], world: Database
 ) -> None:
     now = utcnow()
@@ -356,7 +357,7 @@ async def test_the_daily_job_deletes_expired_conversation_state(
         conversations.put(session, "location", "telegram:1", [32.2, 119.4], now - timedelta(hours=1))
         conversations.put(session, "payload", "0123456789abcdef0123", "/greet", now)
     bot = await new_bot()
-    await purge_conversation_state_job(CallbackContext(bot.app))
+    await prune_job(CallbackContext(bot.app))
     with world.session() as session:
         left = session.execute(select(ConversationState.kind, ConversationState.key)).all()
     assert [tuple(row) for row in left] == [("payload", "0123456789abcdef0123")]
