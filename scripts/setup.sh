@@ -71,8 +71,15 @@ if [ "$TRAIN" = 1 ]; then
   want=$(stamp nlu/config.yml nlu/domain.yml nlu/requirements-rasa.txt nlu/requirements-rasa-nodeps.txt $(find nlu/data nlu/xijin_nlu -type f -name '*.y*ml' -o -type f -name '*.py' | sort))
   if [ ! -f nlu/models/xijin.tar.gz ] || [ "$(cat nlu/models/.fingerprint 2>/dev/null)" != "$want" ]; then
     say "training the model (nlu/ changed)"
+    # Rasa's cache (nlu/.rasa) lets a training reuse every component whose config and inputs did not change.
+    # Rasa fingerprints a component's config and inputs, not its code: one cache per version of our
+    # components' code, so a component trained by older code (or stored the older way) is never reused.
+    code=$(stamp $(find nlu/xijin_nlu -type f -name '*.py' | sort))
+    if [ -d nlu/.rasa ]; then
+      find nlu/.rasa -mindepth 1 -maxdepth 1 -name 'cache*' ! -name "cache-$code" -exec rm -rf {} +
+    fi
     ( cd nlu && RASA_TELEMETRY_ENABLED=false PYTHONPATH="$ROOT/nlu" ACTION_SERVER_URL=http://127.0.0.1:5055/webhook \
-        ../.venv-rasa/bin/rasa train --data data --domain domain.yml --config config.yml \
+        RASA_CACHE_DIRECTORY=".rasa/cache-$code" ../.venv-rasa/bin/rasa train --data data --domain domain.yml --config config.yml \
         --out models --fixed-model-name xijin --quiet > ../var/train.log 2>&1 ) || {
       mkdir -p var; tail -n 40 var/train.log >&2; echo "training failed; the whole log is var/train.log" >&2; exit 1; }
     echo "$want" > nlu/models/.fingerprint

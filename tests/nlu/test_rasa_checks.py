@@ -20,11 +20,15 @@ NLU = PROJECT_ROOT / "nlu"
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 MODEL = NLU / "models" / "xijin.tar.gz"
 # Intent accuracy on the held-out split: the target of issue #5, 0.95 in every language. The model CI trains
-# measured 0.955 (en) to 0.969 (zh-Hant) when this was written, and 0.977–1.0 on the blind split
-# (docs/nlu-pipelines.md, section 6). Training is deterministic on one machine; on another CPU a language may
-# move by a line or two.
+# measured 0.961 (ko) to 0.972 (ja) when this was written, and 0.977–1.0 on the blind split
+# (docs/nlu-pipelines.md, section 7; issue 16 asked for no language under 0.955 / 0.977). Training is
+# deterministic on one machine; on another CPU a language may move by a line or two.
 MIN_ACCURACY = 0.95
 MIN_BLIND_ACCURACY = 0.95
+# The model every newcomer and every CI run trains (issue 16): one DIET, the linear member and the
+# ResponseSelector, stored without the optimizer's state (xijin_nlu/weights_only.py), measured 81.5 MB; the
+# ensemble of three DIETs with the optimizer's state was 314 MB.
+MAX_MODEL_MB = 100
 # Rasa 3.6 warns about any retrieval intent listed in the domain ("duplicated across domain files") because it
 # merges the NLU data's retrieval intents into the domain; leaving `faq` out makes the rules invalid instead.
 KNOWN_RASA_WARNINGS = (re.compile(r"duplicated intents have been found across multiple domain files: faq$"),)
@@ -55,6 +59,12 @@ def user_warnings(output: str) -> list[str]:
                 message = lines[index + 1].strip()
             found.append(message)
     return found
+
+
+def test_the_model_file_is_at_most_100_mb() -> None:
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: the test command trains it (scripts/setup.sh)", pytrace=False)
+    assert MODEL.stat().st_size <= MAX_MODEL_MB * 1_000_000, f"{MODEL.stat().st_size / 1e6:.0f} MB"
 
 
 def test_rasa_data_validate_passes_without_warnings() -> None:
