@@ -22,6 +22,7 @@ from community.tickets.states import OPEN, Step
 from community.tickets.transition import (
     accept_sla,
     assign,
+    begin,
     category_of,
     change,
     load,
@@ -75,10 +76,7 @@ def reopen(
     channel: str = "telegram",
 ) -> Ticket:
     """Reopen a resolved ticket (the reporter, its staff or the desk), with a reason."""
-    require_aware(now)
-    ticket = load(session, ticket_id)
-    policy.require(session, ticket, actor, Step.REOPEN)
-    precheck(ticket, Step.REOPEN, expected_version)
+    ticket = begin(session, ticket_id, actor, Step.REOPEN, expected_version, now)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(ticket.ref, "reason", "reopening needs a reason")
@@ -144,10 +142,7 @@ def cancel(
     channel: str = "telegram",
 ) -> Ticket:
     """Withdraw an open ticket: its reporter, the desk, a committee member or the ticket's grid member."""
-    require_aware(now)
-    ticket = load(session, ticket_id)
-    policy.require(session, ticket, actor, Step.CANCEL)
-    precheck(ticket, Step.CANCEL, expected_version)
+    ticket = begin(session, ticket_id, actor, Step.CANCEL, expected_version, now)
     reason = (reason or "").strip()
     if not reason:
         if not policy.is_reporter(actor, ticket):

@@ -21,11 +21,11 @@ from community.tickets.transition import (
     TAKEN,
     accept_sla,
     assign,
+    begin,
     category_of,
     change,
     follow,
     load,
-    precheck,
     require_aware,
     resolve_sla,
     retire_assignments,
@@ -102,10 +102,7 @@ def decline(
     channel: str = "telegram",
 ) -> Ticket:
     """Can't take: the owner passes the ticket to the next candidate, or up the chain."""
-    require_aware(now)
-    ticket = load(session, ticket_id)
-    policy.require(session, ticket, actor, Step.DECLINE)
-    precheck(ticket, Step.DECLINE, expected_version)
+    ticket = begin(session, ticket_id, actor, Step.DECLINE, expected_version, now)
     category = category_of(session, ticket)
     declined = set(
         session.scalars(
@@ -164,10 +161,7 @@ def resolve(
     channel: str = "telegram",
 ) -> Ticket:
     """Mark the work done with a note (and photos); the reporter is asked to rate it."""
-    require_aware(now)
-    ticket = load(session, ticket_id)
-    policy.require(session, ticket, actor, Step.RESOLVE)
-    precheck(ticket, Step.RESOLVE, expected_version)
+    ticket = begin(session, ticket_id, actor, Step.RESOLVE, expected_version, now)
     note = (note or "").strip()
     if not note:
         raise InvalidInput(ticket.ref, "note", "a resolution needs a note")
@@ -311,10 +305,7 @@ def escalate(
     channel: str = "telegram",
 ) -> Ticket:
     """The owner asks the next level up to take over."""
-    require_aware(now)
-    ticket = load(session, ticket_id)
-    policy.require(session, ticket, actor, Step.ESCALATE)
-    precheck(ticket, Step.ESCALATE, expected_version)
+    ticket = begin(session, ticket_id, actor, Step.ESCALATE, expected_version, now)
     done = escalate_one_level(
         session,
         ticket,

@@ -23,7 +23,7 @@ from community.grids.service import cached_get
 from community.people.models import Person
 from community.tickets.errors import AlreadyTaken, AlreadyYours, StaleVersion, TicketNotFound
 from community.tickets.models import Assignment, Follower, IssueCategory, Ticket, TicketEvent, TicketState
-from community.tickets.policy import actor_role
+from community.tickets.policy import actor_role, require
 from community.tickets.states import EVENT_KIND, Step, allowed_from, next_state
 
 S = TicketState
@@ -76,6 +76,18 @@ def precheck(ticket: Ticket, step: Step, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != ticket.version:
         raise StaleVersion(ticket.ref, expected_version, ticket.version, ticket.state)
     next_state(step, ticket.state, ticket.ref)
+
+
+def begin(
+    session: Session, ticket_id: int, actor: Person, step: Step, expected_version: int | None, now: datetime
+) -> Ticket:
+    """What every step by a person starts with: an aware clock, the ticket as it is now, the actor's right to
+    take the step (community/tickets/policy.py), and a version and a state the step can go from."""
+    require_aware(now)
+    ticket = load(session, ticket_id)
+    require(session, ticket, actor, step)
+    precheck(ticket, step, expected_version)
+    return ticket
 
 
 def _winner(session: Session, ticket: Ticket) -> tuple[int | None, str]:
