@@ -15,6 +15,9 @@ sweeper running). Then, for each number of concurrent users:
 2. **bot**: that many Telegram users send them to the bot through the fake Bot API, each waiting for the bot's
    whole answer (as many messages as the same text got in a calibration turn) before the next.
 
+Last, it kills the action server and then the Rasa server (SIGKILL, as a crash would) and measures how long
+until the bot gives a real answer again (not its degraded menu), with a probe message every second.
+
 It reports, per phase, the median and p95 time from sending a message to having its whole answer, the
 throughput (answered messages per second over the phase), the messages lost (no whole answer within 30 s),
 and the ratios bot / direct; then the resident memory (VmRSS, and its peak VmHWM) of the bot and the action
@@ -27,6 +30,7 @@ import argparse
 import asyncio
 import os
 import platform
+import signal
 import socket
 import statistics
 import subprocess
@@ -44,6 +48,7 @@ from benchmarks.report import write_section  # noqa: E402
 from bot.rasa_client import RasaClient  # noqa: E402
 from bot.services import Services  # noqa: E402
 from community.database import Database  # noqa: E402
+from community.i18n import t  # noqa: E402
 from community.identity import SECRET_ENV  # noqa: E402
 from community.knowledge.loader import load  # noqa: E402
 from community.migrate import upgrade  # noqa: E402
@@ -68,6 +73,7 @@ MESSAGES: list[tuple[str, str]] = [
     ("en", "is there a bus to the street?"),
 ]
 ANSWER_TIMEOUT_SECONDS = 30.0
+RECOVERY_LIMIT_SECONDS = 600.0
 USER_BASE = 900_000_000
 PATHS = {
     "direct": "Rasa asked directly",
@@ -176,15 +182,20 @@ class Deliveries:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._times: dict[int, list[float]] = {}
+        self._texts: dict[int, list[str]] = {}
         self._events: dict[int, asyncio.Event] = {}
 
     def record(self, call: SentCall) -> None:
         if call.method.startswith("send") and call.chat_id is not None:
+            self._texts.setdefault(call.chat_id, []).append(call.text)
             self._times.setdefault(call.chat_id, []).append(call.at)
             self._loop.call_soon_threadsafe(self._event(call.chat_id).set)
 
     def _event(self, chat_id: int) -> asyncio.Event:
         return self._events.setdefault(chat_id, asyncio.Event())
+
+    def text(self, chat_id: int, index: int) -> str:
+        return self._texts[chat_id][index]
 
     def count(self, chat_id: int) -> int:
         return len(self._times.get(chat_id, ()))
@@ -265,11 +276,34 @@ def start_bot(
     )
 
 
+# --- recovery after a crash -------------------------------------------------------------------------------
+
+
+async def recovery_seconds(api: FakeBotApi, deliveries: Deliveries, services: Services, server: str) -> float:
+    """Seconds from a SIGKILL of `server` until the bot answers a greeting for real, not with its menu."""
+    degraded = t("bot.degraded", "zh-Hans")
+    chat_id = USER_BASE - 2 - len(server)
+    os.kill(services.pid(server), signal.SIGKILL)
+    killed = time.monotonic()
+    while time.monotonic() - killed < RECOVERY_LIMIT_SECONDS:
+        before = deliveries.count(chat_id)
+        api.message(chat_id, "你好", language_code="zh")
+        if await deliveries.wait(chat_id, before + 1) is not None:
+            answer = deliveries.text(chat_id, before)
+            if answer and answer != degraded:
+                return time.monotonic() - killed
+        await asyncio.sleep(1.0)
+    return float("inf")
+
+
 # --- the report --------------------------------------------------------------------------------------------
 
 
 def report(
-    pairs: list[tuple[Phase, Phase]], memory: dict[str, tuple[int, int]], load: tuple[float, float]
+    pairs: list[tuple[Phase, Phase]],
+    memory: dict[str, tuple[int, int]],
+    recovery: dict[str, float],
+    load: tuple[float, float],
 ) -> str:
     lines = [
         "## Bot end to end",
@@ -307,6 +341,17 @@ def report(
     lines += ["", "Memory after the run:", "", "| process | RSS | peak RSS |", "|---|---:|---:|"]
     for name, (rss, hwm) in memory.items():
         lines.append(f"| {name} | {rss / 1024:.0f} MB | {hwm / 1024:.0f} MB |")
+    lines += [
+        "",
+        "Recovery: a SIGKILL of each server while the bot runs; seconds until the bot answers a greeting for "
+        "real again (a probe every second; meanwhile it answers with its degraded menu). The supervisor "
+        "restarts the server; the bot's circuit breaker lets a trial call through every 15 s.",
+        "",
+        "| server killed | real answers again after |",
+        "|---|---:|",
+    ]
+    for name, seconds in recovery.items():
+        lines.append(f"| {name} | {seconds:.0f} s |")
     return "\n".join(lines) + "\n"
 
 
@@ -348,6 +393,11 @@ async def measure(args: argparse.Namespace, folder: Path) -> str:
                 )
                 pairs.append((direct, through_bot))
             memory = {"bot": rss_kib(bot.pid), "action server": rss_kib(services.pid("actions"))}
+            recovery = {
+                "action server": await recovery_seconds(api, deliveries, services, "actions"),
+                "Rasa server": await recovery_seconds(api, deliveries, services, "rasa"),
+            }
+            print(f"recovery: {recovery}", flush=True)
     finally:
         if bot is not None:
             bot.terminate()
@@ -356,7 +406,7 @@ async def measure(args: argparse.Namespace, folder: Path) -> str:
             except subprocess.TimeoutExpired:
                 bot.kill()
         services.stop()
-    return report(pairs, memory, (load_before, os.getloadavg()[0]))
+    return report(pairs, memory, recovery, (load_before, os.getloadavg()[0]))
 
 
 def numbers(text: str) -> list[int]:

@@ -22,6 +22,7 @@ import email.parser
 import email.policy
 import itertools
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -114,7 +115,7 @@ class FakeBotApi:
         class Handler(_Handler):
             fake = api
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+        self._server = _Server((self.host, self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, name="fake-bot-api", daemon=True).start()
@@ -269,6 +270,13 @@ class FakeBotApi:
         elif call.method == "sendLocation":
             message["location"] = {"latitude": float(p["latitude"]), "longitude": float(p["longitude"])}
         return message
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A bot killed or stopped mid-poll drops its connection: what Telegram would shrug off, so do we.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _decode(value: str) -> Any:
