@@ -51,7 +51,9 @@ def utcnow() -> datetime:
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # As many kept connections as the bot has database threads (bot/offload.py): beyond the default five,
+        # each unit of work opened and closed a connection of its own (and set its pragmas again).
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_size=16, max_overflow=16)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
