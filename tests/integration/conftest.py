@@ -36,6 +36,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextlib.asynccontextmanager
+async def application_without_rasa(database: Database, *, rate_limiter: bool) -> AsyncIterator[Application]:
+    """The real Application with Telegram faked (`app.bot_data["telegram"]`) and Rasa nowhere: for what works
+    without understanding — staff commands, the outbox relay."""
+    telegram = FakeTelegram()
+    nowhere = RasaClient(f"http://127.0.0.1:{free_port()}", timeout_seconds=1)
+    settings = Settings(
+        database_url=database.url, telegram_bot_token="123456:TEST-TOKEN", telegram_rate_limiter=rate_limiter
+    )
+    app = build_application(
+        settings, Assistant(database, nowhere), request=telegram, updates_request=telegram, run_jobs=False
+    )
+    app.bot_data["telegram"] = telegram
+    await app.initialize()
+    try:
+        yield app
+    finally:
+        await app.shutdown()
+        await nowhere.aclose()
+
+
 @dataclass
 class Stack:
     settings: Settings

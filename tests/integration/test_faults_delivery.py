@@ -29,9 +29,6 @@ from sqlalchemy.exc import OperationalError
 from telegram import Bot
 from telegram.ext import Application
 
-from bot.pipeline import Assistant
-from bot.rasa_client import RasaClient
-from bot.telegram.app import build_application
 from bot.telegram.jobs import Relay
 from community.database import Database, utcnow
 from community.migrate import upgrade
@@ -40,11 +37,11 @@ from community.outbox.journal import DeliveryJournal
 from community.outbox.models import OutboxMessage, OutboxStatus
 from community.people.models import Person
 from community.people.service import get_or_create_person
-from community.settings import PROJECT_ROOT, Settings
+from community.settings import PROJECT_ROOT
 from community.tickets.models import Ticket
 from community.tickets.service import file_report
 from tests.fakes.bot_api_server import FakeBotApi, SentCall
-from tests.integration.conftest import free_port
+from tests.integration.conftest import application_without_rasa, free_port
 from tests.integration.telegram_fake import Call, FakeTelegram
 
 pytestmark = pytest.mark.faults
@@ -86,19 +83,8 @@ def statuses(db: Database) -> dict[str, str]:
 
 @pytest.fixture
 async def application(db: Database) -> AsyncIterator[Application]:
-    telegram = FakeTelegram()
-    nowhere = RasaClient(f"http://127.0.0.1:{free_port()}", timeout_seconds=1)
-    settings = Settings(
-        database_url=db.url, telegram_bot_token="123456:TEST-TOKEN", telegram_rate_limiter=True
-    )
-    app = build_application(
-        settings, Assistant(db, nowhere), request=telegram, updates_request=telegram, run_jobs=False
-    )
-    app.bot_data["telegram"] = telegram
-    await app.initialize()
-    yield app
-    await app.shutdown()
-    await nowhere.aclose()
+    async with application_without_rasa(db, rate_limiter=True) as app:
+        yield app
 
 
 async def test_telegram_answering_429_5xx_and_403_loses_nothing_and_sends_nothing_twice(

@@ -12,15 +12,11 @@ import pytest
 from telegram import Update
 from telegram.ext import Application
 
-from bot.pipeline import Assistant
-from bot.rasa_client import RasaClient
-from bot.telegram.app import build_application
 from community.database import Database
 from community.i18n import t
-from community.settings import Settings
 from community.tickets import accept, resolve, set_duty
 from community.tickets.views import ref_in, ticket_detail_text
-from tests.integration.conftest import free_port
+from tests.integration.conftest import application_without_rasa
 from tests.integration.telegram_fake import FakeTelegram, message_update, visible_length
 from tests.tickets.world import IN_M1, World, file, later, messages, ticket
 
@@ -85,19 +81,8 @@ def test_the_detail_shows_the_full_text_to_those_who_may_see_it(db: Database, wo
 @pytest.fixture
 async def application(db: Database) -> AsyncIterator[Application]:
     """The real Application with Telegram faked; no Rasa (staff commands do not need it)."""
-    telegram = FakeTelegram()
-    nowhere = RasaClient(f"http://127.0.0.1:{free_port()}", timeout_seconds=1)
-    settings = Settings(
-        database_url=db.url, telegram_bot_token="123456:TEST-TOKEN", telegram_rate_limiter=False
-    )
-    app = build_application(
-        settings, Assistant(db, nowhere), request=telegram, updates_request=telegram, run_jobs=False
-    )
-    app.bot_data["telegram"] = telegram
-    await app.initialize()
-    yield app
-    await app.shutdown()
-    await nowhere.aclose()
+    async with application_without_rasa(db, rate_limiter=False) as app:
+        yield app
 
 
 async def test_tasks_shows_every_card_when_one_description_is_5000_characters(
