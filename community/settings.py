@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     processed_updates_kept_days: int = Field(default=7, ge=2)
     ticket_contact_kept_days: int = Field(default=30, ge=1)
 
+    # The web front end (web/): loopback unless a reverse proxy is in front; its public base URL for links
+    # the bot sends (status pages, the dashboard login, QR codes on service points' doors).
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    web_public_url: str = "http://127.0.0.1:8080"
+
     knowledge_dir: Path = PROJECT_ROOT / "knowledge"
     # The community's clock: opening hours, deadlines and times shown to people are in this zone.
     timezone: str = "Asia/Shanghai"
