@@ -2,7 +2,7 @@
 .PHONY: run test bench bench-bot setup
 
 run:            ## set up (first time: a few minutes) and start the assistant: terminal chat, or Telegram with a token
-	scripts/setup.sh
+	scripts/setup.sh --quick-start
 	.venv/bin/xijin run
 
 test:           ## set up what the tests need and run them all

@@ -57,15 +57,36 @@ def cmd_run(args: argparse.Namespace) -> int:
         services.stop()
         return 130
     print(f"kept up by supervisord; status: {services.status_command()}", flush=True)
+    training = start_full_training(services)
     try:
         return run_bot(args)
     except KeyboardInterrupt:
         return 130
     finally:
         # Stop first: printing can fail (a closed pipe after Ctrl-C) and must not keep the servers running.
+        if training is not None:
+            training.stop()
         services.stop()
         with contextlib.suppress(OSError):
             print("\nstopped Rasa and the action server", flush=True)
+
+
+def start_full_training(services):  # type: ignore[no-untyped-def]
+    """After a quick first start (scripts/setup.sh --quick-start), the full model trains behind the chat."""
+    from bot.quickstart import FullModelTraining, full_model_missing
+
+    if not full_model_missing():
+        return None
+    training = FullModelTraining(
+        services.rasa_url, services.token, log_path=PROJECT_ROOT / "var" / "train-full-background.log"
+    )
+    training.start()
+    print(
+        "[quick model: the full one is being trained in the background (about 5 minutes); "
+        "it is loaded without a restart and you will be told]",
+        flush=True,
+    )
+    return training
 
 
 def export_channel_secret() -> None:

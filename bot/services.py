@@ -36,7 +36,20 @@ from supervisor.xmlrpc import SupervisorTransport
 
 from community.settings import PROJECT_ROOT, Settings
 
-MODEL = PROJECT_ROOT / "nlu" / "models" / "xijin.tar.gz"
+MODELS = PROJECT_ROOT / "nlu" / "models"
+MODEL = MODELS / "xijin.tar.gz"
+# Trained in about a minute by a first start (scripts/setup.sh --quick-start) while the full model is missing.
+QUICK_MODEL = MODELS / "quick.tar.gz"
+
+
+def model_to_serve() -> Path | None:
+    """The full model when it is there. Otherwise the quick one, given as the folder: Rasa loads the newest
+    archive of a folder, so a Rasa restarted after the full model landed beside it loads the full one."""
+    if MODEL.exists():
+        return MODEL
+    if QUICK_MODEL.exists():
+        return MODELS
+    return None
 # The project's own Python runs the supervisor, its health listeners and the action server.
 PYTHON = sys.executable
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -144,7 +157,7 @@ class Services:
                     "--port",
                     str(self.rasa_port),
                     "--model",
-                    str(MODEL),
+                    str(model_to_serve() or MODEL),
                     "--endpoints",
                     "nlu/endpoints.yml",
                     "--credentials",
@@ -172,7 +185,7 @@ class Services:
         env.update(
             RASA_TOKEN=self.token,
             RASA_PORT=str(self.rasa_port),
-            RASA_MODEL=str(MODEL),
+            RASA_MODEL=str(model_to_serve() or MODEL),
             ACTION_SERVER_PORT=str(self.settings.action_server_port),
             ACTION_SERVER_URL=f"{self.action_url}/webhook",
             DATABASE_URL=self.settings.database_url,
@@ -258,7 +271,7 @@ class Services:
     # --- starting and stopping ---------------------------------------------------------------------------
 
     def start(self, timeout_seconds: float = 360.0) -> None:
-        if not MODEL.exists():
+        if model_to_serve() is None:
             raise ServicesFailed(f"no trained model at {MODEL}: run the set-up (make run) first")
         if not RASA.exists():
             raise ServicesFailed(f"no Rasa at {RASA}: run the set-up (make run) first")

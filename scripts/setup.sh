@@ -4,16 +4,19 @@
 #   .venv-rasa  Python 3.10, Rasa 3.6.21                      (reinstalled only when nlu/requirements-rasa*.txt changed)
 #   nlu/models  the trained model                             (retrained only when nlu/ changed)
 #   the database migrated and the knowledge base loaded.
-# Usage: scripts/setup.sh [--no-train] [--no-data]
+#   nlu/models/quick.tar.gz  with --quick-start and no full model: a model trained in about a minute
+#               (nlu/config.quick.yml) so the chat can open; `xijin run` trains the full one behind it
+# Usage: scripts/setup.sh [--no-train] [--no-data] [--quick-start]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 mkdir -p var
-TRAIN=1; DATA=1
+TRAIN=1; DATA=1; QUICK=0
 for arg in "$@"; do
   case "$arg" in
     --no-train) TRAIN=0 ;;
     --no-data) DATA=0 ;;
+    --quick-start) QUICK=1 ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -67,22 +70,44 @@ if [ ! -x .venv-rasa/bin/rasa ] || [ "$(cat .venv-rasa/.setup-stamp 2>/dev/null)
 fi
 
 # --- the model ------------------------------------------------------------------------------------------
+# Rasa's cache (nlu/.rasa) lets a training reuse every component whose config and inputs did not change.
+# Rasa fingerprints a component's config and inputs, not its code: one cache per version of our components'
+# code, so a component trained by older code (or stored the older way) is never reused.
+train() {  # train CONFIG NAME: into var/ first, then one rename, so a running Rasa never sees half a file
+  local config=$1 name=$2 code
+  code=$(stamp $(find nlu/xijin_nlu -type f -name '*.py' | sort))
+  if [ -d nlu/.rasa ]; then
+    find nlu/.rasa -mindepth 1 -maxdepth 1 -name 'cache*' ! -name "cache-$code" -exec rm -rf {} +
+  fi
+  rm -rf "var/train-$name"; mkdir -p nlu/models
+  ( cd nlu && RASA_TELEMETRY_ENABLED=false PYTHONPATH="$ROOT/nlu" ACTION_SERVER_URL=http://127.0.0.1:5055/webhook \
+      RASA_CACHE_DIRECTORY=".rasa/cache-$code" ../.venv-rasa/bin/rasa train --data data --domain domain.yml \
+      --config "$config" --out "../var/train-$name" --fixed-model-name "$name" --quiet > "../var/train-$name.log" 2>&1 ) || {
+    tail -n 40 "var/train-$name.log" >&2; echo "training failed; the whole log is var/train-$name.log" >&2; exit 1; }
+  mv "var/train-$name/$name.tar.gz" "nlu/models/$name.tar.gz"
+  touch "nlu/models/$name.tar.gz"  # the newest archive of the folder: the one a restarted Rasa loads
+  rm -rf "var/train-$name"
+}
 if [ "$TRAIN" = 1 ]; then
-  want=$(stamp nlu/config.yml nlu/domain.yml nlu/requirements-rasa.txt nlu/requirements-rasa-nodeps.txt $(find nlu/data nlu/xijin_nlu -type f -name '*.y*ml' -o -type f -name '*.py' | sort))
+  inputs="nlu/domain.yml nlu/requirements-rasa.txt nlu/requirements-rasa-nodeps.txt $(find nlu/data nlu/xijin_nlu -type f -name '*.y*ml' -o -type f -name '*.py' | sort)"
+  want=$(stamp nlu/config.yml $inputs)
   if [ ! -f nlu/models/xijin.tar.gz ] || [ "$(cat nlu/models/.fingerprint 2>/dev/null)" != "$want" ]; then
-    say "training the model (nlu/ changed)"
-    # Rasa's cache (nlu/.rasa) lets a training reuse every component whose config and inputs did not change.
-    # Rasa fingerprints a component's config and inputs, not its code: one cache per version of our
-    # components' code, so a component trained by older code (or stored the older way) is never reused.
-    code=$(stamp $(find nlu/xijin_nlu -type f -name '*.py' | sort))
-    if [ -d nlu/.rasa ]; then
-      find nlu/.rasa -mindepth 1 -maxdepth 1 -name 'cache*' ! -name "cache-$code" -exec rm -rf {} +
+    rm -f nlu/models/xijin.tar.gz  # out of date: never served
+    if [ "$QUICK" = 1 ]; then
+      quick=$(stamp nlu/config.quick.yml $inputs)
+      if [ ! -f nlu/models/quick.tar.gz ] || [ "$(cat nlu/models/.quick-fingerprint 2>/dev/null)" != "$quick" ]; then
+        say "training a quick model (about a minute; the full one trains in the background once the chat is open)"
+        train config.quick.yml quick
+        echo "$quick" > nlu/models/.quick-fingerprint
+      fi
+    else
+      say "training the model (nlu/ changed)"
+      train config.yml xijin
+      echo "$want" > nlu/models/.fingerprint
+      rm -f nlu/models/quick.tar.gz nlu/models/.quick-fingerprint
     fi
-    ( cd nlu && RASA_TELEMETRY_ENABLED=false PYTHONPATH="$ROOT/nlu" ACTION_SERVER_URL=http://127.0.0.1:5055/webhook \
-        RASA_CACHE_DIRECTORY=".rasa/cache-$code" ../.venv-rasa/bin/rasa train --data data --domain domain.yml --config config.yml \
-        --out models --fixed-model-name xijin --quiet > ../var/train.log 2>&1 ) || {
-      mkdir -p var; tail -n 40 var/train.log >&2; echo "training failed; the whole log is var/train.log" >&2; exit 1; }
-    echo "$want" > nlu/models/.fingerprint
+  else
+    rm -f nlu/models/quick.tar.gz nlu/models/.quick-fingerprint
   fi
 fi
 
