@@ -77,9 +77,7 @@ def start_full_training(services):  # type: ignore[no-untyped-def]
 
     if not full_model_missing():
         return None
-    training = FullModelTraining(
-        services.rasa_url, services.token, log_path=PROJECT_ROOT / "var" / "train-full-background.log"
-    )
+    training = FullModelTraining(services, log_path=PROJECT_ROOT / "var" / "train-full-background.log")
     training.start()
     print(
         "[quick model: the full one is being trained in the background (about 5 minutes); "

@@ -3,7 +3,8 @@
 On a fresh clone `make run` trains a quick model (nlu/config.quick.yml, about a minute) and opens the chat
 on it. `xijin run` then trains the full model in the background, at low priority, with the set-up's own
 command (so its fingerprint and Rasa's cache are the ones `make test` uses), and asks the running Rasa server
-to load it (`PUT /model` of Rasa's HTTP API). The person chatting is told both times.
+to load it (a restart by supervisord: Rasa loads the newest model of its folder). The person chatting is told
+both times; meanwhile the bot answers with its degraded menu, as during any Rasa restart.
 """
 
 from __future__ import annotations
@@ -13,18 +14,17 @@ import os
 import signal
 import subprocess
 import threading
+import xmlrpc.client
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import httpx
-
-from bot.services import MODEL, QUICK_MODEL
+from bot.services import MODEL, QUICK_MODEL, Services, ServicesFailed
 from community.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
 TRAIN_FULL = ("nice", "-n", "10", str(PROJECT_ROOT / "scripts" / "setup.sh"), "--no-data")
-# Loading an 80 MB model takes 30-60 s on a quiet machine; Rasa answers the PUT once it is loaded.
+# Loading an 80 MB model takes 30-60 s on a quiet machine, minutes on a busy one.
 LOAD_TIMEOUT_SECONDS = 600.0
 
 
@@ -37,20 +37,16 @@ class FullModelTraining:
 
     def __init__(
         self,
-        rasa_url: str,
-        token: str,
+        services: Services,
         *,
         log_path: Path,
         say: Callable[[str], None] = print,
         command: Sequence[str] = TRAIN_FULL,
-        model: Path = MODEL,
     ) -> None:
-        self.rasa_url = rasa_url.rstrip("/")
-        self.token = token
+        self.services = services
         self.log_path = log_path
         self.say = say
         self.command = list(command)
-        self.model = model
         self.process: subprocess.Popen[bytes] | None = None
         self.loaded = threading.Event()
         self.finished = threading.Event()
@@ -88,21 +84,12 @@ class FullModelTraining:
             self.finished.set()
 
     def load_full_model(self) -> None:
-        """Rasa's `PUT /model` loads the archive and swaps it in; messages keep being answered meanwhile."""
+        """Rasa is restarted onto the newest model of its folder: the full one (Services.reload_model)."""
         try:
-            response = httpx.put(
-                f"{self.rasa_url}/model",
-                params={"token": self.token},
-                json={"model_file": str(self.model)},
-                timeout=LOAD_TIMEOUT_SECONDS,
-            )
-        except httpx.HTTPError as exc:
+            loaded = self.services.reload_model(LOAD_TIMEOUT_SECONDS)
+        except (ServicesFailed, OSError, xmlrpc.client.Error) as exc:
             logger.warning("Rasa did not load the full model: %s", exc)
             self.say("[the full model is trained but Rasa could not load it; it is used from the next start]")
             return
-        if response.status_code != 204:
-            logger.warning("Rasa refused the full model: %s %s", response.status_code, response.text[:300])
-            self.say("[the full model is trained but Rasa could not load it; it is used from the next start]")
-            return
         self.loaded.set()
-        self.say("[full model loaded: answers are now as good as they get]")
+        self.say(f"[full model loaded ({loaded}): answers are now as good as they get]")

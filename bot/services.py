@@ -325,6 +325,25 @@ class Services:
             if pending:
                 time.sleep(0.5)
 
+    def reload_model(self, timeout_seconds: float = 600.0) -> str:
+        """Restarts Rasa so that it loads the model now to serve (the full one once it landed beside a quick
+        one), and waits for it. A restart rather than Rasa's `PUT /model`: loading blocks Rasa's event loop
+        either way, and a blocked Rasa is what the health check restarts. Returns the loaded model's file
+        name; ServicesFailed (the others keep running) when it is not back in time."""
+        rpc = self.rpc()
+        with contextlib.suppress(xmlrpc.client.Fault):  # NOT_RUNNING: it is being restarted already
+            rpc.supervisor.stopProcess("rasa")
+        with contextlib.suppress(xmlrpc.client.Fault):  # ALREADY_STARTED: supervisord restarted it itself
+            rpc.supervisor.startProcess("rasa", False)
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                response = httpx.get(f"{self.rasa_url}/status", params={"token": self.token}, timeout=2.0)
+                if response.status_code == 200 and response.json().get("model_file"):
+                    return str(response.json()["model_file"])
+            time.sleep(0.5)
+        raise ServicesFailed(f"Rasa did not come back with a model in {timeout_seconds:.0f}s ({self.folder})")
+
     def stop(self, timeout_seconds: float = 30.0) -> None:
         """SIGTERM to supervisord, which stops both servers and the listeners; SIGKILL whatever is left."""
         process, self._process = self._process, None
