@@ -154,9 +154,7 @@ def point_page(
     with _database(request).session() as session:
         row = point_row(session, code, language, filters.at, origin)
     if row is None:
-        return render(
-            request, "message.html", {"message": t("web.map.no_point", language)}, status_code=404
-        )
+        return render(request, "message.html", {"message": t("web.map.no_point", language)}, status_code=404)
     url = _public_url(request, row.code)
     return render(
         request,
@@ -166,7 +164,9 @@ def point_page(
             "point": row,
             "public_url": url,
             "telegram_url": telegram_link(request.app.state.settings.telegram_bot_username, row.code),
-            "qr_svg": segno.make(url, error="m").svg_inline(scale=4, border=2, title=row.title),
+            "qr_svg": segno.make(url, error="m").svg_inline(
+                scale=4, border=2, title=row.title, omitsize=True
+            ),
         },
         language=language,
     )
@@ -200,9 +200,7 @@ def point_door(request: Request, code: str) -> HTMLResponse:
             for lang in ("zh-Hans", "en", "ja", "ko", "zh-Hant")
         }
     if rows["en"] is None:
-        return render(
-            request, "message.html", {"message": t("web.map.no_point", language)}, status_code=404
-        )
+        return render(request, "message.html", {"message": t("web.map.no_point", language)}, status_code=404)
     url = _public_url(request, code)
     return render(
         request,
@@ -211,7 +209,9 @@ def point_door(request: Request, code: str) -> HTMLResponse:
             "rows": rows,
             "point": rows["en"],
             "public_url": url,
-            "qr_svg": segno.make(url, error="q").svg_inline(scale=12, border=4, title=rows["en"].title),
+            "qr_svg": segno.make(url, error="q").svg_inline(
+                scale=12, border=4, title=rows["en"].title, omitsize=True
+            ),
         },
         language=language,
     )
