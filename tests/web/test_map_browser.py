@@ -173,3 +173,24 @@ def test_a_point_name_with_markup_is_shown_as_text_on_the_map(
     assert HOSTILE in popup.inner_text()
     assert page.locator("img[src='x']").count() == 0
     assert dialogs == []
+
+
+def test_with_a_tile_server_configured_the_map_draws_its_tiles_under_our_geojson(
+    web_site: WebSite, page: Any
+) -> None:
+    # The tile server here is this site itself, answering 404: what matters is that the page asks it.
+    template = f"{web_site.url}/tiles-under-test/{{z}}/{{x}}/{{y}}.png"
+    settings = web_site.app.state.settings
+    web_site.app.state.settings = settings.model_copy(
+        update={"map_tile_url": template, "map_tile_attribution": "Test tiles"}
+    )
+    try:
+        asked: list[str] = []
+        page.on("request", lambda request: asked.append(request.url))
+        open_map(page, f"{web_site.url}/?lang=en")
+        page.wait_for_selector(".leaflet-tile", state="attached")
+        assert any("/tiles-under-test/" in url for url in asked)
+        assert page.locator("path.micro-grid").count() == 12
+        assert "Test tiles" in page.locator(".leaflet-control-attribution").inner_text()
+    finally:
+        web_site.app.state.settings = settings
