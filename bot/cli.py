@@ -47,7 +47,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = get_settings()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = Services(settings, rasa_port=int(settings.rasa_url.rsplit(":", 1)[1].split("/")[0]))
-    print(f"starting Rasa and the action server (logs: {services.folder}) …", flush=True)
+    print(f"starting Rasa, the action server and the web front end (logs: {services.folder}) …", flush=True)
     try:
         services.start()
     except ServicesFailed as exc:
@@ -57,6 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         services.stop()
         return 130
     print(f"kept up by supervisord; status: {services.status_command()}", flush=True)
+    print(f"the web pages (service map, chat, office): {services.web_url}/", flush=True)
     training = start_full_training(services)
     try:
         return run_bot(args)
@@ -68,7 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             training.stop()
         services.stop()
         with contextlib.suppress(OSError):
-            print("\nstopped Rasa and the action server", flush=True)
+            print("\nstopped Rasa, the action server and the web front end", flush=True)
 
 
 def start_full_training(services):  # type: ignore[no-untyped-def]
@@ -81,7 +82,7 @@ def start_full_training(services):  # type: ignore[no-untyped-def]
     training.start()
     print(
         "[quick model: the full one is being trained in the background (about 5 minutes); "
-        "it is loaded without a restart and you will be told]",
+        "Rasa switches to it by itself (answers pause for a minute then) and you will be told]",
         flush=True,
     )
     return training
