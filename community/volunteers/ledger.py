@@ -12,8 +12,9 @@ for the period [start, end),
     max_session_hours counts as that long: a forgotten /duty off does not earn all week);
   * bonus — a PointBonus row of the desk (with its reason);
 - per person: offers (tasks handed to them awaiting acceptance, in the period) and how many they accepted
-  in time (an offer someone else took before its deadline is not counted either way); acceptances and how
-  many of them the same person resolved for good before `end`; ratings of their resolutions and how many
+  in time (an offer someone else took before its deadline is not counted either way); the tickets they
+  accepted and how many of them they resolved for good (the last resolution before `end` is theirs and was
+  not reopened); ratings of their resolutions and how many
   were good; duty seconds.
 
 A credit belongs to the period its event falls in, so a closed month's points change only if a resolution
@@ -161,8 +162,11 @@ def _replay(events: list[TicketEvent], rules: Rules, ledger: Ledger) -> None:
             offer = None
             owner = actor
             if inside(event.at):
+                if actor not in {p for p, _ in acceptances}:
+                    ledger.figures[
+                        actor
+                    ].accepted += 1  # tickets, not acceptances: a reopened one counts once
                 acceptances.append((actor, event.at))
-                ledger.figures[actor].accepted += 1
                 if in_time and rules.points.accepted_in_time:
                     ledger.credits.append(
                         Credit(
@@ -195,8 +199,11 @@ def _replay(events: list[TicketEvent], rules: Rules, ledger: Ledger) -> None:
                 )
     if offer is not None and inside(offer.at) and offer.due is not None and offer.due < end:
         ledger.figures[offer.person_id].offers += 1  # still waiting after its deadline: missed
-    for person, accepted_at in acceptances:
-        if any(p == person and at > accepted_at and at < end and stands for p, at, stands in resolutions):
+    # Resolution: a ticket accepted in the period counts for whoever made its last resolution before `end`,
+    # if that resolution stands.
+    final = next((r for r in reversed(resolutions) if r[1] < end), None)
+    for person in {p for p, _ in acceptances}:
+        if final is not None and final[0] == person and final[2]:
             ledger.figures[person].accepted_resolved += 1
 
 
