@@ -161,10 +161,8 @@ async def test_stats_shows_each_role_what_it_may_see(
 
     # The desk: the hotline rates, every grid, one chart per grid.
     texts = await _send(application, DESK, "/stats")
-    assert any(
     scope = t("ticket.metrics.all_grids", "en")
     assert any(x.startswith(f"Ticket metrics ({scope})") for x in texts)
-    )
     assert any("Yuntai Hill grid (G2)" in x and "Xiaomatou Street grid (G1)" in x for x in texts)
     assert [p.text.split(" (")[0] for p in telegram.to(DESK, "sendPhoto")] == [
         "Xiaomatou Street grid",
