@@ -83,7 +83,10 @@ def render_grid_png(report: IndexReport, grid: GridIndex) -> bytes:
     left.set_xlabel("0–100", family=fonts)
 
     names = [_fit(m.name or f"#{m.person_id}", 22) for m in members]
-    ranks = list(range(len(members)))[::-1]
+    # Six rows at least: two members get bars as thin as twenty would, from the top down.
+    slots = max(len(members), 6)
+    ranks = [slots - 1 - i for i in range(len(members))]
+    right.set_ylim(-0.5, slots - 0.5)
     right.barh(ranks, [_value(m.index) for m in members], color=MEMBER)
     for row, member in zip(ranks, members, strict=True):
         right.text(
@@ -93,7 +96,7 @@ def render_grid_png(report: IndexReport, grid: GridIndex) -> bytes:
     right.set_xlim(0, 115)
     right.set_title(_text(VANGUARD_TITLE, cjk), family=fonts, fontsize=12)
     if not members:
-        right.text(50, 0, "—", ha="center", family=fonts)
+        right.text(50, slots / 2, "—", ha="center", family=fonts)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
