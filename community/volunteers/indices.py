@@ -3,8 +3,9 @@
 先锋指数 (vanguard index) of a member — anyone with a staff role — is the weighted mean of these parts, each
 0–100 (weights in `knowledge/points.yml`, index.vanguard):
 
-- response: offers accepted in time / offers (an offer is a task handed to them while it awaited acceptance;
-  one someone else took before its deadline does not count);
+- response: offers accepted in time / offers (an offer is a task handed to them while it awaited acceptance —
+  routed, rerouted, escalated or reopened to them; one that someone else took, or that was passed on, before
+  its deadline does not count either way; one still waiting after its deadline counts as missed);
 - resolution: their acceptances that they resolved for good before the period's end / their acceptances;
 - satisfaction: ratings of their resolutions that were good (≥ good_rating_min) / ratings;
 - points: their points in the period / the points target (points_target_per_30_days, prorated), at most 100;
