@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from community.database import Database
 from community.tickets import accept, rate, resolve, set_duty
+from community.tickets.models import Ticket
 from community.volunteers.points import award_bonus
 from community.volunteers.rules import rules
 from tests.tickets.world import IN_M1, IN_M3, World, file, later
@@ -41,8 +42,6 @@ def _duty(db: Database, world: World, key: str, on: bool, minutes: float) -> Non
 
 def _accept(db: Database, world: World, key: str, ticket_id: int, minutes: float) -> None:
     with db.session() as s:
-        from community.tickets.models import Ticket
-
         ticket = s.get(Ticket, ticket_id)
         assert ticket is not None
         accept(s, ticket_id, world.person(s, key), ticket.version, now=later(minutes))
@@ -50,8 +49,6 @@ def _accept(db: Database, world: World, key: str, ticket_id: int, minutes: float
 
 def _resolve(db: Database, world: World, key: str, ticket_id: int, minutes: float) -> None:
     with db.session() as s:
-        from community.tickets.models import Ticket
-
         ticket = s.get(Ticket, ticket_id)
         assert ticket is not None
         resolve(s, ticket_id, world.person(s, key), ticket.version, note="修好了", now=later(minutes))

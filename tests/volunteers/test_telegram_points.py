@@ -108,6 +108,17 @@ async def test_a_volunteer_resolves_a_task_and_sees_their_points_go_up(
     assert lines[0] == t("points.top.title", "en", scope="Xiaomatou Street grid (G1)")
     assert lines[1] == t("points.top.line", "en", rank=1, name="Ma Lan", points=10)
 
+    # A team's board needs the team-member lookup the Application is given; without it, the usage.
+    assert await _send(application, VOLUNTEER, "/points top multilingual") == [t("points.usage", "en")]
+    application.bot_data["team_members"] = lambda session, code: [people[VOLUNTEER], world.id("v_m3")]
+    [team] = await _send(application, VOLUNTEER, "/points top multilingual")
+    assert team.splitlines() == [
+        t("points.top.title", "en", scope="multilingual"),
+        t("points.top.line", "en", rank=1, name="Ma Lan", points=10),
+        t("points.top.line", "en", rank=2, name="Zhou Qiang", points=0),
+    ]
+    assert await _send(application, VOLUNTEER, "/points everything") == [t("points.usage", "en")]
+
 
 async def test_only_the_desk_records_a_bonus_and_only_with_a_reason(
     db: Database, world: World, people: dict[int, int], application: Application
