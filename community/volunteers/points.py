@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from community.grids.models import Grid, GridLevel
-from community.i18n import t
+from community.i18n import is_curated, t
+from community.outbox.service import enqueue
 from community.people.models import Person, PersonRole, Role
 from community.servicemap.hours import community_zone
 from community.volunteers.ledger import RULES, build_ledger
@@ -127,7 +128,8 @@ class BonusRefused(ValueError):
 def award_bonus(
     session: Session, rules: Rules, desk: Person, person: Person, points: int, reason: str, now: datetime
 ) -> PointBonus:
-    """The desk records a bonus (or a correction, negative) with a reason; nobody else may."""
+    """The desk records a bonus (or a correction, negative) with a reason; nobody else may. The volunteer is
+    told through the outbox, in the same transaction."""
     if not desk.has_role(Role.DESK):
         raise BonusRefused("points.bonus.desk_only")
     reason = reason.strip()
@@ -140,4 +142,7 @@ def award_bonus(
     bonus = PointBonus(person_id=person.id, points=points, reason=reason, awarded_by_id=desk.id, at=now)
     session.add(bonus)
     session.flush()
+    language = person.preferred_language if is_curated(person.preferred_language) else "en"
+    told = t("points.bonus.told", language, points=f"{points:+d}", reason=reason)
+    enqueue(session, person, "points.bonus", {"text": told}, now=now)
     return bonus

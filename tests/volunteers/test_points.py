@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from community.database import Database
+from community.i18n import t
 from community.people.models import VolunteerProfile
 from community.tickets.models import Rating, Ticket
 from community.volunteers.indices import compute_indices
@@ -16,7 +17,7 @@ from community.volunteers.ledger import build_ledger, duty_sessions
 from community.volunteers.models import PointBonus
 from community.volunteers.points import BonusRefused, award_bonus, month_bounds, statement
 from community.volunteers.rules import rules
-from tests.tickets.world import World, later
+from tests.tickets.world import World, last_message, later, messages
 from tests.volunteers.history import NOW, build_may
 
 MAY = month_bounds(2025, 5)
@@ -151,6 +152,10 @@ def test_a_bonus_needs_the_desk_and_a_reason_and_nothing_is_written_otherwise(
         )
     with db.session() as s:
         assert build_ledger(s, rules(), later(0), later(2)).points(world.id("v_m1_a")) == -5
+    # The volunteer is told, in their language, through the outbox (and only of the bonus recorded).
+    told = last_message(db, world.id("v_m1_a"), "points.bonus")
+    assert told.payload["text"] == t("points.bonus.told", "zh-Hans", points="-5", reason="double count")
+    assert [m.kind for m in messages(db, world.id("v_m1_a"))] == ["points.bonus"]
 
 
 def test_duty_sessions_are_paired_from_the_log(db: Database, world: World) -> None:
