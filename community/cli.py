@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from community.database import get_database, utcnow
@@ -49,14 +49,61 @@ def cmd_map_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_stats(args: argparse.Namespace) -> int:
-    from community.tickets.metrics import compute_metrics, format_metrics
+def stats_period(args: argparse.Namespace, now: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of `xijin stats`: --month [YYYY-MM] (a calendar month in the community's zone; the
+    current one without a value), --from/--to (local dates, --to included), or the last --days."""
+    from community.servicemap.hours import community_zone
+    from community.volunteers.points import month_bounds, this_month
 
-    end = utcnow()
-    start = end - timedelta(days=args.days)
+    if args.month is not None:
+        if not args.month:
+            return this_month(now)
+        year, month = (int(part) for part in args.month.split("-"))
+        return month_bounds(year, month)
+    if args.from_ or args.to:
+        zone = community_zone()
+        start = (
+            datetime.fromisoformat(args.from_).replace(tzinfo=zone)
+            if args.from_
+            else now - timedelta(days=args.days)
+        )
+        end = datetime.fromisoformat(args.to).replace(tzinfo=zone) + timedelta(days=1) if args.to else now
+        return start.astimezone(UTC), end.astimezone(UTC)
+    return now - timedelta(days=args.days), now
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from community.knowledge.schema import KnowledgeError
+    from community.tickets.metrics import compute_metrics, format_metrics
+    from community.volunteers.chart import write_charts
+    from community.volunteers.indices import compute_indices
+    from community.volunteers.report import format_indices
+    from community.volunteers.rules import rules
+
+    now = utcnow()
+    try:
+        start, end = stats_period(args, now)
+    except ValueError:
+        print("stats: --month takes YYYY-MM, --from and --to take YYYY-MM-DD", file=sys.stderr)
+        return 2
+    if end <= start:
+        print("stats: the period ends before it starts", file=sys.stderr)
+        return 2
+    try:
+        points_rules = rules()
+    except KnowledgeError as exc:
+        print(f"stats: {exc}", file=sys.stderr)
+        return 1
     with get_database().session() as session:
         metrics = compute_metrics(session, start, end, grid_code=args.grid)
         print(format_metrics(metrics, args.language))
+        report = compute_indices(session, points_rules, start, end, now=now)
+    if args.grid:
+        report.grids = [g for g in report.grids if g.code == args.grid]
+    print()
+    print(format_indices(report, args.language, community=not args.grid))
+    for path in write_charts(report, Path(args.out)):
+        print(f"wrote {path}")
     return 0
 
 
@@ -122,8 +169,14 @@ def add_domain_commands(sub: argparse._SubParsersAction) -> None:  # type: ignor
     export.add_argument("--out", default=str(PROJECT_ROOT / "var" / "map"))
     export.set_defaults(func=cmd_map_export)
 
-    stats = sub.add_parser("stats", help="response, resolution and satisfaction rates")
+    stats = sub.add_parser(
+        "stats", help="response, resolution and satisfaction rates; the 堡垒指数 and 先锋指数, with charts"
+    )
     stats.add_argument("--days", type=int, default=30)
+    stats.add_argument("--month", nargs="?", const="", default=None, metavar="YYYY-MM")
+    stats.add_argument("--from", dest="from_", default=None, metavar="YYYY-MM-DD")
+    stats.add_argument("--to", default=None, metavar="YYYY-MM-DD")
+    stats.add_argument("--out", default=str(PROJECT_ROOT / "var" / "stats"), help="folder of the chart PNGs")
     stats.add_argument("--grid", default=None)
     stats.add_argument("--language", default="zh-Hans")
     stats.set_defaults(func=cmd_stats)

@@ -19,11 +19,13 @@ from community.tickets.models import (
     TicketState,
     Urgency,
 )
+from community.volunteers.models import DutyEvent, PointBonus
 
 __all__ = [
     "Assignment",
     "Base",
     "ConversationState",
+    "DutyEvent",
     "EscalationLevel",
     "FaqEntry",
     "Follower",
@@ -35,6 +37,7 @@ __all__ = [
     "OutboxStatus",
     "Person",
     "PersonRole",
+    "PointBonus",
     "ProcessedUpdate",
     "Rating",
     "Role",

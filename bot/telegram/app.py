@@ -21,6 +21,7 @@ from bot.pipeline import Assistant
 from bot.telegram import dedupe, heartbeat, jobs, menus
 from bot.telegram.context import private_chats_only
 from bot.telegram.handlers import buttons, chat, commands, errors, rating, staff
+from bot.telegram.handlers import points as points_handlers
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
 from bot.telegram.ratelimit import ChatRateLimiter
 from bot.telegram.render import PayloadStore
@@ -89,7 +90,10 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("cancel", commands.cancel))
     application.add_handler(CommandHandler("tasks", staff.tasks))
     application.add_handler(CommandHandler("duty", staff.duty))
-    application.add_handler(CommandHandler("stats", staff.stats))
+    # /stats: the hotline rates and both indices with a chart per grid (bot/telegram/handlers/points.py).
+    application.add_handler(CommandHandler("stats", points_handlers.stats))
+    application.add_handler(CommandHandler(["points", "leaderboard"], points_handlers.points))
+    application.add_handler(CommandHandler("bonus", points_handlers.bonus))
 
     application.add_handler(CallbackQueryHandler(staff.on_task_button, pattern=r"^tk:(acc|dec|esc):"))
     application.add_handler(CallbackQueryHandler(rating.on_rating, pattern=r"^rt:"))

@@ -29,6 +29,7 @@ STAFF = {
     "tasks": {"zh-Hans": "我的任务", "en": "My tasks", "ja": "担当タスク", "ko": "내 업무"},
     "duty": {"zh-Hans": "值班 on/off", "en": "Duty on/off", "ja": "当番 on/off", "ko": "근무 on/off"},
     "stats": {"zh-Hans": "办理统计", "en": "Statistics", "ja": "統計", "ko": "통계"},
+    "points": {"zh-Hans": "我的积分", "en": "My points", "ja": "ポイント", "ko": "내 포인트"},
 }
 
 

@@ -1,5 +1,5 @@
-"""Staff and volunteers: task buttons (accept, can't take, escalate, resolve with a note), /tasks, /duty,
-/stats.
+"""Staff and volunteers: task buttons (accept, can't take, escalate, resolve with a note), /tasks, /duty
+(/stats, /points and /bonus are in points.py).
 
 Every action checks the role in the database (never the Telegram username), and every button carries the
 ticket version: a stale or foreign button gets a clear answer instead of acting.
@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from telegram import Update
@@ -25,11 +24,8 @@ from community.database import utcnow
 from community.people.models import Person, Role
 from community.tickets import notify
 from community.tickets.errors import TicketError
-from community.tickets.metrics import compute_metrics, format_metrics
 from community.tickets.queries import tasks_for_staff
 from community.tickets.service import accept, decline, escalate, resolve, set_duty
-
-STATS_DAYS = 30
 
 
 async def _deny(update: Update, context: ContextTypes.DEFAULT_TYPE, language: str) -> None:
@@ -237,19 +233,3 @@ def _set_duty(context: ContextTypes.DEFAULT_TYPE, actor: Person, on: bool) -> No
         me = session.get(Person, actor.id)
         assert me is not None
         set_duty(session, me, on)
-
-
-@staff_only
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Person, language: str) -> None:
-    assert update.effective_chat is not None
-    end = utcnow()
-
-    def compute() -> str:
-        with database(context).session() as session:
-            metrics = compute_metrics(session, end - timedelta(days=STATS_DAYS), end)
-            return format_metrics(
-                metrics, language if language in ("zh-Hans", "zh-Hant", "en", "ja", "ko") else "en"
-            )
-
-    text = await run_sync(compute)
-    await context.bot.send_message(update.effective_chat.id, text, parse_mode="HTML")
