@@ -6,6 +6,7 @@ from community.grids.models import Grid, GridLevel, Landmark
 from community.knowledge.models import FaqEntry
 from community.language.models import TranslationCacheEntry
 from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
+from community.outreach.models import Announcement, AnnouncementDelivery, Subscription
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
 from community.servicemap.models import ServicePoint
 from community.tickets.models import (
@@ -21,6 +22,9 @@ from community.tickets.models import (
 )
 
 __all__ = [
+    "Announcement",
+    "AnnouncementDelivery",
+    "Subscription",
     "Assignment",
     "Base",
     "ConversationState",

@@ -125,7 +125,12 @@ async def test_category_from_the_words_the_model_tagged(kb: Database, domain: di
 
     events, _ = await validate(tracker, domain)
 
-    assert events_as_slots(events) == {"issue_category": "lighting"}
+    # The words describe the problem too: taken as the description, which is confirmed next.
+    assert events_as_slots(events) == {
+        "issue_category": "lighting",
+        "description": "这里路灯坏了",
+        "requested_slot": "description",
+    }
 
 
 @pytest.mark.parametrize(
@@ -501,7 +506,8 @@ async def test_a_phone_number(kb: Database, domain: dict[str, Any], phone: str) 
 
     events, _ = await validate(tracker, domain)
 
-    assert events == [SlotSet("contact", phone)]
+    # The phone is taken; the form asks next whether to remember it (tests/actions/test_report_memory.py).
+    assert events == [SlotSet("contact", phone), SlotSet("requested_slot", "contact")]
 
 
 @pytest.mark.parametrize(("text", "intent"), [("/deny", "deny"), ("skip", None), ("건너뛰기", None)])
@@ -584,7 +590,7 @@ async def test_ask_description(dispatcher: CollectingDispatcher) -> None:
 )
 @pytest.mark.parametrize("language", CURATED)
 async def test_ask_photo_and_contact_offer_skip(
-    dispatcher: CollectingDispatcher, action: type, key: str, language: str
+    kb: Database, dispatcher: CollectingDispatcher, action: type, key: str, language: str
 ) -> None:
     await action().run(dispatcher, make_tracker("", language=language), {})
 
@@ -597,7 +603,7 @@ async def test_ask_photo_and_contact_offer_skip(
     ("action", "key"), [(ActionAskPhoto, "report.ask_photo"), (ActionAskContact, "report.ask_contact")]
 )
 async def test_ask_photo_and_contact_without_curated_texts(
-    dispatcher: CollectingDispatcher, action: type, key: str
+    kb: Database, dispatcher: CollectingDispatcher, action: type, key: str
 ) -> None:
     await action().run(dispatcher, make_tracker("", language="fr"), {})
 
