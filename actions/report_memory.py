@@ -16,17 +16,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions.common import (
-    category_entity,
-    category_in_text,
-    database,
-    identity_of,
-    label_for,
-    landmark_entity,
-    landmark_in_text,
-    person_of,
-    say,
-)
+from actions.common import database, identity_of, label_for, mentions, person_of, say
 from community.database import utcnow
 from community.grids.models import Landmark
 from community.outreach.contact import masked, remember_phone, saved_phone
@@ -58,38 +48,52 @@ def said_no(tracker: Tracker) -> bool:
     return text_of(tracker) == "/deny" or (name == "deny" and confidence >= 0.6)
 
 
-def _says_enough(text: str) -> bool:
-    """More than the name of a thing: four Han/kana/Hangul characters ("路灯坏了") or three Latin words."""
-    cjk = sum(1 for c in text if "\u3040" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af")
-    return cjk >= 4 or len(_LATIN_WORD.findall(text)) >= 3
-
-
-def _tagged_in_words(tracker: Tracker, entity: str) -> bool:
-    return any(
-        found.get("entity") == entity and isinstance(found.get("start"), int)
+def _words_of_things(tracker: Tracker) -> list[str]:
+    """The words in the message that name a category or a place: the model's tagged spans, and the
+    categories' keywords and names and the landmarks' names and aliases that occur in it."""
+    text = text_of(tracker)
+    words = [
+        text[found["start"] : found["end"]]
         for found in tracker.latest_message.get("entities") or []
-    )
+        if found.get("entity") in ("issue_category", "landmark")
+        and isinstance(found.get("start"), int)
+        and isinstance(found.get("end"), int)
+    ]
+    with database().session() as session:
+        for category in session.scalars(select(IssueCategory).where(IssueCategory.active)):
+            candidates = [w for ws in category.keywords.values() for w in ws] + list(category.names.values())
+            words += [w for w in candidates if mentions(text, w)]
+        for landmark in session.scalars(select(Landmark).where(Landmark.active)):
+            words += [w for w in [*landmark.names.values(), *landmark.aliases] if mentions(text, w)]
+    return words
+
+
+def _rest(text: str, words: list[str]) -> str:
+    """The text without the words, longest first ("street light" before "light")."""
+    for word in sorted(set(words), key=len, reverse=True):
+        text = re.sub(re.escape(word), " ", text, flags=re.IGNORECASE)
+    return text
+
+
+def _says_something_more(rest: str) -> bool:
+    """Beyond the thing's name the message says what is wrong: three Han/kana/Hangul characters
+    ("坏了，晚上很黑") or two Latin words ("is broken"). "路灯坏了" alone names a category; its description
+    is asked for."""
+    cjk = sum(1 for c in rest if "\u3040" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af")
+    return cjk >= 3 or len(_LATIN_WORD.findall(rest)) >= 2
 
 
 def description_in_first_message(tracker: Tracker) -> str | None:
-    """The first message of a report as its description, when it names what or where ("路灯坏了，晚上很黑",
-    "the lamp near the pagoda is broken"); a bare "I want to report a problem" names neither and is asked."""
+    """The first message of a report as its description, when it names what or where and says more than the
+    name ("路灯坏了，晚上很黑", "the lamp near the pagoda is broken"); a bare "I want to report a problem"
+    names nothing and is asked."""
     if tracker.get_slot("requested_slot") is not None or tracker.get_slot("description"):
         return None
     text = text_of(tracker)
-    if not text or text.startswith("/") or not _says_enough(text):
+    if not text or text.startswith("/"):
         return None
-    with database().session() as session:
-        # An entity counts when the model found it in the words (a span), not from a button's payload.
-        if _tagged_in_words(tracker, "issue_category") and category_entity(session, tracker):
-            return text
-        if _tagged_in_words(tracker, "landmark") and landmark_entity(session, tracker):
-            return text
-        categories = list(session.scalars(select(IssueCategory).where(IssueCategory.active)))
-        if category_in_text(text, categories):
-            return text
-        landmarks = list(session.scalars(select(Landmark).where(Landmark.active)))
-        return text if landmark_in_text(text, landmarks) else None
+    words = _words_of_things(tracker)
+    return text if words and _says_something_more(_rest(text, words)) else None
 
 
 def description_to_confirm(tracker: Tracker) -> bool:

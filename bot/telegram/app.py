@@ -20,7 +20,7 @@ from telegram.request import BaseRequest
 from bot.pipeline import Assistant
 from bot.telegram import dedupe, heartbeat, jobs, menus
 from bot.telegram.context import private_chats_only
-from bot.telegram.handlers import buttons, chat, commands, errors, rating, staff
+from bot.telegram.handlers import buttons, chat, commands, errors, privacy, rating, staff
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
 from bot.telegram.ratelimit import ChatRateLimiter
 from bot.telegram.render import PayloadStore
@@ -89,6 +89,8 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("tasks", staff.tasks))
     application.add_handler(CommandHandler("duty", staff.duty))
     application.add_handler(CommandHandler("stats", staff.stats))
+    # Outreach: the remembered phone (/forget), area subscriptions and the desk's announcements.
+    application.add_handler(CommandHandler("forget", privacy.forget))
 
     application.add_handler(CallbackQueryHandler(staff.on_task_button, pattern=r"^tk:(acc|dec|esc):"))
     application.add_handler(CallbackQueryHandler(rating.on_rating, pattern=r"^rt:"))

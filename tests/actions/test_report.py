@@ -117,7 +117,7 @@ async def test_an_emergency_category_gives_the_numbers_at_once(
 async def test_category_from_the_words_the_model_tagged(kb: Database, domain: dict[str, Any]) -> None:
     # For words it has not seen as a synonym, DIET returns the words themselves as the value.
     tracker = form_tracker(
-        "这里路灯坏了",
+        "这里路灯坏了，一直不亮",
         intent="report_issue",
         entities={"issue_category": ("路灯", "路灯")},
         requested_slot=None,
@@ -128,7 +128,7 @@ async def test_category_from_the_words_the_model_tagged(kb: Database, domain: di
     # The words describe the problem too: taken as the description, which is confirmed next.
     assert events_as_slots(events) == {
         "issue_category": "lighting",
-        "description": "这里路灯坏了",
+        "description": "这里路灯坏了，一直不亮",
         "requested_slot": "description",
     }
 
