@@ -24,7 +24,6 @@ from community.tickets.models import (
 __all__ = [
     "Announcement",
     "AnnouncementDelivery",
-    "Subscription",
     "Assignment",
     "Base",
     "ConversationState",
@@ -43,6 +42,7 @@ __all__ = [
     "Rating",
     "Role",
     "ServicePoint",
+    "Subscription",
     "Ticket",
     "TicketEvent",
     "TicketState",
