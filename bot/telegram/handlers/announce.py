@@ -270,7 +270,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         elif action == "l" and len(parts) == 4:
             await run_sync(_await_translation, context, update, draft, parts[3])
             name = _language_name(parts[3], language)
-            await _say(update, context, say("outreach.announce.ask_translation", language, language=name))
+            await _say(update, context, say("outreach.announce.ask_translation", language, name=name))
         elif action == "s":
             count = await run_sync(_send, context, update, draft)
             key = "outreach.announce.queued" if count else "outreach.announce.nobody"
