@@ -212,7 +212,8 @@ def main() -> None:
         f"`make bench-announce` ({platform.node()}, {os.cpu_count()} cores, {stamp}): "
         f"one announcement to {args.subscribers:,} subscribers of one micro-grid through the real relay and "
         "python-telegram-bot's Bot with the production rate limiter, against the fake Bot API server (real "
-        f"HTTP on loopback); 1% of them blocked the bot; the micro-grid's roster staff receive it too. Broadcast pace ANNOUNCE_RATE_PER_SECOND = {rate:g}; "
+        f"HTTP on loopback); 1% of them blocked the bot; the micro-grid's roster staff "
+        f"receive it too. Broadcast pace ANNOUNCE_RATE_PER_SECOND = {rate:g}; "
         f"Telegram allows about {TELEGRAM_OVERALL}/s overall and {TELEGRAM_PER_CHAT}/s per chat.",
         "",
         "| database | reached everyone in | mean rate | most in any 1 s | most to one chat in 1 s "
