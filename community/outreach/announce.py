@@ -38,6 +38,7 @@ REPORT_KIND = "announcement_report"
 BROADCAST_KINDS = frozenset({KIND})
 MAX_CHARS = 1000  # the Chinese original; translations may run longer, within Telegram's 4096
 MAX_TRANSLATION_CHARS = 3000
+CHUNK = 5000
 ORIGINAL, CURATED, CONVERTED, MACHINE = "original", "curated", "converted", "machine"
 
 
@@ -89,9 +90,12 @@ def add_translation(announcement: Announcement, language: str, text: str) -> Non
 def recipients(session: Session, announcement: Announcement, now: datetime) -> list[Person]:
     assert announcement.audience is not None
     ids = audiences.person_ids(session, announcement.audience, now)
-    if not ids:
-        return []
-    return list(session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.id)))
+    people: list[Person] = []
+    # In chunks: SQLite limits the parameters of one statement, and "everyone" may be tens of thousands.
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        people += session.scalars(select(Person).where(Person.id.in_(chunk)).order_by(Person.id))
+    return people
 
 
 @dataclass(frozen=True)
