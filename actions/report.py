@@ -38,6 +38,7 @@ from actions.common import (
     text_for,
 )
 from actions.report_memory import (
+    UNCONFIRMED,
     answer_to_confirmation,
     ask_contact,
     confirm_description,
@@ -45,6 +46,7 @@ from actions.report_memory import (
     description_in_first_message,
     description_to_confirm,
     extract_contact,
+    unmarked,
 )
 from actions.services import ask_for_location
 from community.database import utcnow
@@ -211,7 +213,8 @@ class ValidateReportForm(FormValidationAction):
     ) -> dict[str, Any]:
         if value is None:
             return {"description": None}  # "Edit" pressed: asked afresh
-        text = str(value).strip()
+        mark = UNCONFIRMED if str(value).startswith(UNCONFIRMED) else ""
+        text = unmarked(str(value)).strip()
         # Two characters say something in Chinese ("漏水"); Latin text needs a few letters more.
         cjk = any("\u3040" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af" for c in text)
         if len(text) < (2 if cjk else 4):
@@ -221,7 +224,7 @@ class ValidateReportForm(FormValidationAction):
             # A report is read on a phone by a volunteer: a page of text is asked to be told shorter.
             await say(dispatcher, tracker, "report.too_long", length=len(text), limit=MAX_DESCRIPTION_CHARS)
             return {"description": None}
-        return {"description": text}
+        return {"description": mark + text}
 
 
 class _AskAction(Action, ABC):
@@ -334,7 +337,7 @@ class ActionSubmitReport(Action):
         lat = lon = None
         if kind == "geo":
             lat, lon = (float(x) for x in where.split(","))
-        description = str(slots["description"] or "")
+        description = unmarked(str(slots["description"] or ""))
         photo = str(slots["photo"] or NONE)
         contact = str(slots["contact"] or NONE)
         try:

@@ -2,9 +2,9 @@
 confirmed, not asked again) and a phone remembered with the reporter's consent (offered the next time).
 
 The domain's slots cannot change without retraining, so the two confirmations are steps of their own slot:
-the validation action asks for `description` (or `contact`) once more while it is filled, and the question
-for a filled slot is "is this right?" (or "may I remember it?"); the answer keeps the value, or clears it to
-ask afresh.
+a description that came unasked is kept with a mark (UNCONFIRMED) and, once what and where are known, the
+validation action asks for `description` again while it is filled; the question for a filled slot is "is
+this right?" (for `contact`: "may I remember it?"); the answer keeps the value, or clears it to ask afresh.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from community.outreach.contact import masked, remember_phone, saved_phone
 from community.tickets.models import IssueCategory
 
 NONE = "none"
+# Leads a description taken from the first message until the reporter confirms it: the slot itself carries
+# the state, since the domain's slots cannot grow without retraining. Never shown, never filed.
+UNCONFIRMED = "\u2063"
 USE_SAVED = "contact:saved"
 OTHER_NUMBER = "contact:other"
 PHONE = re.compile(r"^\+?[\d\s()-]{6,20}$")
@@ -86,23 +89,30 @@ def _says_something_more(rest: str) -> bool:
 def description_in_first_message(tracker: Tracker) -> str | None:
     """The first message of a report as its description, when it names what or where and says more than the
     name ("路灯坏了，晚上很黑", "the lamp near the pagoda is broken"); a bare "I want to report a problem"
-    names nothing and is asked."""
+    names nothing and is asked. Marked as not yet confirmed (UNCONFIRMED)."""
     if tracker.get_slot("requested_slot") is not None or tracker.get_slot("description"):
         return None
     text = text_of(tracker)
     if not text or text.startswith("/"):
         return None
     words = _words_of_things(tracker)
-    return text if words and _says_something_more(_rest(text, words)) else None
+    return UNCONFIRMED + text if words and _says_something_more(_rest(text, words)) else None
+
+
+def unmarked(description: str) -> str:
+    return description.removeprefix(UNCONFIRMED)
 
 
 def description_to_confirm(tracker: Tracker) -> bool:
-    """True when this message filled the description without being asked for it: it is confirmed next."""
+    """True when the description came unasked and is not confirmed yet, and its turn has come: what and where
+    are known (the form asks in that order, so "where?" is not pushed back by the confirmation)."""
     description = tracker.get_slot("description")
     return (
-        tracker.get_slot("requested_slot") != "description"
-        and bool(description)
-        and description == text_of(tracker)
+        isinstance(description, str)
+        and description.startswith(UNCONFIRMED)
+        and tracker.get_slot("requested_slot") != "description"
+        and bool(tracker.get_slot("issue_category"))
+        and bool(tracker.get_slot("report_location"))
     )
 
 
@@ -113,7 +123,7 @@ def answer_to_confirmation(tracker: Tracker) -> dict[str, Any] | None:
     if not current or tracker.get_slot("requested_slot") != "description":
         return None
     if said_yes(tracker):
-        return {"description": current}
+        return {"description": unmarked(str(current))}
     if said_no(tracker):
         return {"description": None}
     return None
@@ -193,4 +203,10 @@ async def confirm_description(dispatcher: CollectingDispatcher, tracker: Tracker
         {"title": await label_for(tracker, "outreach.yes"), "payload": "/affirm"},
         {"title": await label_for(tracker, "outreach.edit"), "payload": "/deny"},
     ]
-    await say(dispatcher, tracker, "outreach.confirm_description", buttons=buttons, description=description)
+    await say(
+        dispatcher,
+        tracker,
+        "outreach.confirm_description",
+        buttons=buttons,
+        description=unmarked(description),
+    )

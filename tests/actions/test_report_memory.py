@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.report import ActionAskContact, ActionAskDescription, ValidateReportForm
-from actions.report_memory import OTHER_NUMBER, USE_SAVED
+from actions.report_memory import OTHER_NUMBER, UNCONFIRMED, USE_SAVED
 from community.database import Database
 from community.i18n import t
 from community.outreach.contact import forget_phone
@@ -42,6 +42,9 @@ def person(db: Database) -> Person | None:
 # --- the description ----------------------------------------------------------------------------------------
 
 
+WEST_ENTRANCE = (32.2101, 119.4248)  # inside micro-grid red_1
+
+
 @pytest.mark.parametrize(
     ("text", "language"),
     [
@@ -53,15 +56,25 @@ def person(db: Database) -> Person | None:
 async def test_the_first_message_fills_the_description_and_is_confirmed(
     kb: Database, domain: dict[str, Any], text: str, language: str
 ) -> None:
-    slots = await validate(
-        tracker_for(text, intent="report_issue", requested_slot=None, language=language), domain
+    # Said with a shared location: what and where are known, so the confirmation comes at once.
+    first = tracker_for(
+        text,
+        intent="report_issue",
+        requested_slot=None,
+        language=language,
+        slots={"issue_category": "lighting"},
+        location=WEST_ENTRANCE,
+        location_fresh=True,
     )
+    slots = await validate(first, domain)
 
-    assert slots["description"] == text
+    assert slots["description"] == UNCONFIRMED + text  # kept, marked as not yet confirmed
     assert slots["requested_slot"] == "description"  # confirmed next, not asked
 
     dispatcher = CollectingDispatcher()
-    asked = tracker_for(text, requested_slot="description", slots={"description": text}, language=language)
+    asked = tracker_for(
+        text, requested_slot="description", slots={"description": UNCONFIRMED + text}, language=language
+    )
     await ActionAskDescription().run(dispatcher, asked, domain)
     [message] = dispatcher.messages
     assert message["text"] == t("outreach.confirm_description", language, description=text)
@@ -70,6 +83,21 @@ async def test_the_first_message_fills_the_description_and_is_confirmed(
         t("outreach.yes", language),
         t("outreach.edit", language),
     ]
+
+
+async def test_where_is_asked_before_the_confirmation(kb: Database, domain: dict[str, Any]) -> None:
+    text = "路灯坏了，晚上很黑"
+    slots = await validate(tracker_for(text, intent="report_issue", requested_slot=None), domain)
+    assert slots == {"issue_category": "lighting", "description": UNCONFIRMED + text}  # Rasa asks where next
+
+    shared = tracker_for(
+        requested_slot="report_location",
+        slots={"issue_category": "lighting", "description": UNCONFIRMED + text},
+        location=WEST_ENTRANCE,
+        location_fresh=True,
+    )
+    after = await validate(shared, domain)
+    assert after["requested_slot"] == "description"  # now the confirmation
 
 
 @pytest.mark.parametrize(
@@ -89,15 +117,23 @@ async def test_a_bare_request_still_asks_for_the_description(
 
 
 async def test_yes_keeps_the_description_and_the_form_goes_on(kb: Database, domain: dict[str, Any]) -> None:
-    noted = {"description": "路灯坏了，晚上很黑"}
+    noted = {
+        "description": UNCONFIRMED + "路灯坏了，晚上很黑",
+        "issue_category": "lighting",
+        "report_location": "landmark:west_entrance",
+    }
     tracker = tracker_for("/affirm", intent="affirm", requested_slot="description", slots=noted)
 
-    assert await validate(tracker, domain) == noted  # no requested_slot: Rasa asks the next empty slot
+    # Confirmed (the mark goes); no requested_slot: Rasa asks the next empty slot.
+    assert await validate(tracker, domain) == {"description": "路灯坏了，晚上很黑"}
 
 
 async def test_edit_clears_the_description_so_it_is_asked(kb: Database, domain: dict[str, Any]) -> None:
     tracker = tracker_for(
-        "/deny", intent="deny", requested_slot="description", slots={"description": "路灯坏了，晚上很黑"}
+        "/deny",
+        intent="deny",
+        requested_slot="description",
+        slots={"description": UNCONFIRMED + "路灯坏了，晚上很黑"},
     )
 
     assert await validate(tracker, domain) == {"description": None}
@@ -109,7 +145,7 @@ async def test_a_correction_typed_instead_replaces_it(kb: Database, domain: dict
         intent="report_issue",
         confidence=0.4,
         requested_slot="description",
-        slots={"description": "路灯坏了，晚上很黑"},
+        slots={"description": UNCONFIRMED + "路灯坏了，晚上很黑"},
     )
 
     assert await validate(tracker, domain) == {"description": "是西入口那盏灯，一直在闪"}
