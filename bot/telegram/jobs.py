@@ -199,7 +199,9 @@ class Relay:
             journal=journal,
             owner=owner,
             pace=BroadcastPace(settings.announce_rate_per_second),
-            broadcast_seconds=settings.outbox_interval_seconds,
+            # A pass ends before the next tick of the relay job: the JobQueue skips (and warns about) a tick
+            # that finds the last pass still running.
+            broadcast_seconds=0.75 * settings.outbox_interval_seconds,
         )
 
     async def run_once(self, bot: Bot) -> dict[str, int]:

@@ -74,9 +74,10 @@ def _take(context: ContextTypes.DEFAULT_TYPE, update: Update, text: str) -> tupl
     now = utcnow()
     with database(context).session() as session:
         state = conversations.get(session, STATE, key, now)
-        if not state or state.get("step") not in ("text", "translation"):
-            return None
-        person, language = person_of(context, update)
+    if not state or state.get("step") not in ("text", "translation"):
+        return None
+    person, language = person_of(context, update)
+    with database(context).session() as session:
         if not person.has_role(Role.DESK):
             conversations.forget(session, STATE, key)
             return None
