@@ -276,3 +276,26 @@ async def test_a_roster_phone_without_consent_is_not_offered(kb: Database) -> No
     offer = await _ask_contact(tracker_for("", requested_slot="contact"))
 
     assert offer["text"] == t("report.ask_contact", "zh-Hans")
+
+
+async def test_a_report_with_no_contact_does_not_show_the_remembered_phone(kb: Database) -> None:
+    from community.database import utcnow
+    from community.tickets.filing import file_report
+    from community.tickets.policy import contact_of
+
+    await _remembered(kb)
+    with kb.session() as session:
+        who = session.query(Person).filter_by(external_key=KEY).one()
+        ticket = file_report(
+            session,
+            reporter=who,
+            category_code="sanitation",
+            landmark_code="west_entrance",
+            description="垃圾桶满了，味道很大",
+            contact=None,  # "No contact" pressed
+            now=utcnow(),
+        ).ticket
+        assert contact_of(session, ticket) is None
+        # A phone on the profile that did not come through the form (a roster entry's) still shows.
+        who.phone_consented_at = None
+        assert contact_of(session, ticket) == "13800138000"
