@@ -37,6 +37,17 @@ from actions.common import (
     source_key_of,
     text_for,
 )
+from actions.report_memory import (
+    UNCONFIRMED,
+    answer_to_confirmation,
+    ask_contact,
+    confirm_description,
+    contact_to_confirm,
+    description_in_first_message,
+    description_to_confirm,
+    extract_contact,
+    unmarked,
+)
 from actions.services import ask_for_location
 from community.database import utcnow
 from community.grids.models import Grid, GridLevel, Landmark
@@ -64,7 +75,6 @@ OTHER_QUESTIONS = {
     "greet",
 }
 _GRID_PICK = re.compile(r"^grid:([\w-]+)$")
-_PHONE = re.compile(r"^\+?[\d\s()-]{6,20}$")
 
 
 def _intent(tracker: Tracker) -> tuple[str, float]:
@@ -125,7 +135,11 @@ class ValidateReportForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != "description":
-            return {}
+            # The first message may already say what is wrong: taken, and confirmed next.
+            first = description_in_first_message(tracker)
+            return {"description": first} if first else {}
+        if (answer := answer_to_confirmation(tracker)) is not None:
+            return answer
         intent, confidence = _intent(tracker)
         text = (tracker.latest_message.get("text") or "").strip()
         if (intent in OTHER_QUESTIONS and confidence >= 0.6) or not text or text.startswith("/"):
@@ -148,10 +162,19 @@ class ValidateReportForm(FormValidationAction):
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != "contact":
             return {}
-        if _is_skip(tracker):
-            return {"contact": NONE}
-        text = (tracker.latest_message.get("text") or "").strip()
-        return {"contact": text} if _PHONE.match(text) else {}
+        return extract_contact(tracker, _is_skip(tracker))
+
+    async def next_requested_slot(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> EventType | None:
+        """A description taken from a message that did not answer its question is confirmed before the
+        form goes on; a phone just typed is followed by the consent question. Otherwise Rasa's form picks
+        the next empty slot."""
+        if description_to_confirm(tracker):
+            return SlotSet("requested_slot", "description")
+        if contact_to_confirm(tracker):
+            return SlotSet("requested_slot", "contact")
+        return None
 
     # --- validation -------------------------------------------------------------------------------------
 
@@ -188,7 +211,10 @@ class ValidateReportForm(FormValidationAction):
     async def validate_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = str(value).strip()
+        if value is None:
+            return {"description": None}  # "Edit" pressed: asked afresh
+        mark = UNCONFIRMED if str(value).startswith(UNCONFIRMED) else ""
+        text = unmarked(str(value)).strip()
         # Two characters say something in Chinese ("漏水"); Latin text needs a few letters more.
         cjk = any("\u3040" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af" for c in text)
         if len(text) < (2 if cjk else 4):
@@ -198,7 +224,7 @@ class ValidateReportForm(FormValidationAction):
             # A report is read on a phone by a volunteer: a page of text is asked to be told shorter.
             await say(dispatcher, tracker, "report.too_long", length=len(text), limit=MAX_DESCRIPTION_CHARS)
             return {"description": None}
-        return {"description": text}
+        return {"description": mark + text}
 
 
 class _AskAction(Action, ABC):
@@ -263,6 +289,11 @@ class ActionAskDescription(_AskAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        description = tracker.get_slot("description")
+        if description:
+            # Filled from the first message: confirmed, not asked again.
+            await confirm_description(dispatcher, tracker, str(description))
+            return []
         await say(dispatcher, tracker, "report.ask_description")
         return []
 
@@ -284,8 +315,7 @@ class ActionAskContact(_AskAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        skip = {"title": await label_for(tracker, "report.skip"), "payload": "/deny"}
-        await say(dispatcher, tracker, "report.ask_contact", buttons=[skip])
+        await ask_contact(dispatcher, tracker, "report.skip")
         return []
 
 
@@ -307,7 +337,7 @@ class ActionSubmitReport(Action):
         lat = lon = None
         if kind == "geo":
             lat, lon = (float(x) for x in where.split(","))
-        description = str(slots["description"] or "")
+        description = unmarked(str(slots["description"] or ""))
         photo = str(slots["photo"] or NONE)
         contact = str(slots["contact"] or NONE)
         try:

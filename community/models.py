@@ -6,6 +6,7 @@ from community.grids.models import Grid, GridLevel, Landmark
 from community.knowledge.models import FaqEntry
 from community.language.models import TranslationCacheEntry
 from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
+from community.outreach.models import Announcement, AnnouncementDelivery, Subscription
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
 from community.servicemap.models import ServicePoint
 from community.tickets.models import (
@@ -22,6 +23,8 @@ from community.tickets.models import (
 from community.volunteers.models import DutyEvent, PointBonus
 
 __all__ = [
+    "Announcement",
+    "AnnouncementDelivery",
     "Assignment",
     "Base",
     "ConversationState",
@@ -42,6 +45,7 @@ __all__ = [
     "Rating",
     "Role",
     "ServicePoint",
+    "Subscription",
     "Ticket",
     "TicketEvent",
     "TicketState",

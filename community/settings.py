@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # Where the relay journals what Telegram confirmed before the database hears of it (community/outbox/
     # journal.py); a volume of its own in production, so that a restarted bot finds it.
     outbox_journal_dir: Path = PROJECT_ROOT / "var" / "outbox-journal"
+    # Announcements go out at most this many a second (Telegram allows about 30 overall and 1 per chat); the
+    # rest of the 30 is left to ticket notifications, which the relay sends first (bot/telegram/jobs.py).
+    announce_rate_per_second: float = Field(default=20.0, gt=0, le=30)
 
     # Retention, in days (community/retention.py; the README's table). Personal data first.
     outbox_sent_kept_days: int = Field(default=7, ge=1)

@@ -20,7 +20,17 @@ from telegram.request import BaseRequest
 from bot.pipeline import Assistant
 from bot.telegram import dedupe, heartbeat, jobs, menus
 from bot.telegram.context import private_chats_only
-from bot.telegram.handlers import buttons, chat, commands, errors, rating, staff
+from bot.telegram.handlers import (
+    announce,
+    buttons,
+    chat,
+    commands,
+    errors,
+    privacy,
+    rating,
+    staff,
+    subscribe,
+)
 from bot.telegram.handlers import points as points_handlers
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
 from bot.telegram.ratelimit import ChatRateLimiter
@@ -67,6 +77,8 @@ def build_application(
             jobs.relay_job, interval=settings.outbox_interval_seconds, first=1
         )
         application.job_queue.run_repeating(jobs.sweep_job, interval=settings.sweep_interval_seconds, first=5)
+        # Finished announcements: their final counts and the report to the desk.
+        application.job_queue.run_repeating(announce.settle_job, interval=5, first=5)
         application.job_queue.run_repeating(jobs.prune_job, interval=24 * 3600, first=60)
         heartbeat.schedule(application)  # the liveness signal compose checks
     return application
@@ -94,6 +106,14 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("stats", points_handlers.stats))
     application.add_handler(CommandHandler(["points", "leaderboard"], points_handlers.points))
     application.add_handler(CommandHandler("bonus", points_handlers.bonus))
+    # Outreach: the remembered phone (/forget), area subscriptions and the desk's announcements.
+    application.add_handler(CommandHandler("forget", privacy.forget))
+    application.add_handler(CommandHandler("subscribe", subscribe.subscribe))
+    application.add_handler(CommandHandler("unsubscribe", subscribe.unsubscribe))
+    application.add_handler(CallbackQueryHandler(subscribe.on_button, pattern=r"^sub:"))
+    application.add_handler(CommandHandler("announce", announce.announce))
+    application.add_handler(CommandHandler("announcements", announce.list_announcements))
+    application.add_handler(CallbackQueryHandler(announce.on_button, pattern=r"^an:"))
 
     application.add_handler(CallbackQueryHandler(staff.on_task_button, pattern=r"^tk:(acc|dec|esc):"))
     application.add_handler(CallbackQueryHandler(rating.on_rating, pattern=r"^rt:"))

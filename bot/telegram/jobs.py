@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
@@ -14,7 +15,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import ContextTypes
 
 from bot.offload import run_sync
-from bot.telegram.ratelimit import NO_RETRY, ChatRateLimiter, retry_seconds
+from bot.telegram.ratelimit import NO_RETRY, BroadcastPace, ChatRateLimiter, retry_seconds
 from community.database import Database, utcnow
 from community.outbox.journal import DeliveryJournal
 from community.outbox.service import (
@@ -28,6 +29,7 @@ from community.outbox.service import (
     relay_owner,
     release,
 )
+from community.outreach.announce import BROADCAST_KINDS
 from community.retention import apply_retention
 from community.settings import Settings, get_settings
 from community.tickets.escalation import escalate_overdue
@@ -40,6 +42,11 @@ LEASE_SECONDS = 120.0
 # timeouts (connect, write, read: 5 s each, pool 1 s), well within it, so no other relay can claim the message
 # while a part is on its way.
 LEASE_MARGIN_SECONDS = 30.0
+# Broadcast rows (announcements) are claimed a few at a time, so that a ticket notification falling due
+# during a broadcast waits for at most one small batch; a pass sends broadcasts for about one relay interval.
+BROADCAST_BATCH = 10
+DEFAULT_BROADCAST_RATE = 20.0
+BROADCAST_SECONDS = 2.0
 
 
 class LeaseRunningOut(Exception):
@@ -161,9 +168,13 @@ class Relay:
         journal: DeliveryJournal | None = None,
         clock: Callable[[], datetime] = utcnow,
         owner: str | None = None,
+        pace: BroadcastPace | None = None,
+        broadcast_seconds: float = BROADCAST_SECONDS,
     ) -> None:
         self.database, self.max_attempts, self.journal, self.clock = database, max_attempts, journal, clock
         self.owner = owner or relay_owner()
+        self.pace = pace or BroadcastPace(DEFAULT_BROADCAST_RATE)
+        self.broadcast_seconds = broadcast_seconds
         self.holds: dict[int, datetime] = {}  # chat id → when Telegram takes messages for it again
         self._recovered = journal is None
         self._marks_failed = False
@@ -182,7 +193,16 @@ class Relay:
                 settings.outbox_journal_dir,
             )
             journal = None
-        return cls(database, max_attempts=settings.outbox_max_attempts, journal=journal, owner=owner)
+        return cls(
+            database,
+            max_attempts=settings.outbox_max_attempts,
+            journal=journal,
+            owner=owner,
+            pace=BroadcastPace(settings.announce_rate_per_second),
+            # A pass ends before the next tick of the relay job: the JobQueue skips (and warns about) a tick
+            # that finds the last pass still running.
+            broadcast_seconds=0.75 * settings.outbox_interval_seconds,
+        )
 
     async def run_once(self, bot: Bot) -> dict[str, int]:
         # One pass at a time: a pass clears the journal at its end, which must not cut into another's records.
@@ -199,28 +219,52 @@ class Relay:
             if journal.unsettled:
                 # The last pass could not mark everything (the database was away): the journal knows.
                 await run_sync(journal.settle, self.database)
-        claimed = await run_sync(
-            claim,
-            self.database,
-            BATCH,
-            self.clock(),
-            LEASE_SECONDS,
-            max_attempts=self.max_attempts,
-            owner=self.owner,
-        )
-        if journal is not None:
-            await run_sync(journal.claimed, [m.lease for m in claimed])
         self._marks_failed = False
         self._blocked.clear()
         now = self.clock()
         self.holds = {chat: until for chat, until in self.holds.items() if until > now}
-        for message in claimed:
-            outcome = await self._relay(bot, message)
-            if outcome:
-                counts[outcome] += 1
+        await self._send(bot, await self._claim(BATCH, exclude_kinds=BROADCAST_KINDS), counts)
+        await self._broadcast(bot, counts)
         if journal is not None and journal.unsettled and not self._marks_failed:
             await run_sync(journal.clear)
         return counts
+
+    async def _claim(self, limit: int, **kinds: Any) -> list[ClaimedMessage]:
+        claimed = await run_sync(
+            claim,
+            self.database,
+            limit,
+            self.clock(),
+            LEASE_SECONDS,
+            max_attempts=self.max_attempts,
+            owner=self.owner,
+            **kinds,
+        )
+        if self.journal is not None and claimed:
+            await run_sync(self.journal.claimed, [m.lease for m in claimed])
+        return claimed
+
+    async def _send(
+        self, bot: Bot, claimed: list[ClaimedMessage], counts: dict[str, int], *, paced: bool = False
+    ) -> None:
+        for message in claimed:
+            chat_id = _chat_of(message)
+            if paced and chat_id is not None:
+                await self.pace.wait(chat_id)
+            outcome = await self._relay(bot, message)
+            if outcome:
+                counts[outcome] += 1
+
+    async def _broadcast(self, bot: Bot, counts: dict[str, int]) -> None:
+        """Announcements at the broadcast pace, a small batch at a time, with the ticket notifications that
+        fell due meanwhile sent between batches; for about one relay interval, then the next pass goes on."""
+        started = time.monotonic()
+        while time.monotonic() - started < self.broadcast_seconds:
+            batch = await self._claim(BROADCAST_BATCH, kinds=BROADCAST_KINDS)
+            if not batch:
+                return
+            await self._send(bot, batch, counts, paced=True)
+            await self._send(bot, await self._claim(BATCH, exclude_kinds=BROADCAST_KINDS), counts)
 
     async def _mark(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """A mark that fails (the database restarting) leaves the lease to run out and the journal to tell."""

@@ -24,12 +24,42 @@ PUBLIC = {
     "mytickets": {"zh-Hans": "我的报事", "en": "My reports", "ja": "自分の報告", "ko": "내 신고"},
     "language": {"zh-Hans": "换语言", "en": "Change language", "ja": "言語を変える", "ko": "언어 변경"},
     "cancel": {"zh-Hans": "取消", "en": "Cancel", "ja": "キャンセル", "ko": "취소"},
+    "subscribe": {
+        "zh-Hans": "订阅片区通知",
+        "en": "Area announcements",
+        "ja": "地区のお知らせ",
+        "ko": "구역 공지 받기",
+    },
+    "unsubscribe": {
+        "zh-Hans": "退订通知",
+        "en": "Stop announcements",
+        "ja": "お知らせ停止",
+        "ko": "공지 그만 받기",
+    },
+    "forget": {
+        "zh-Hans": "删除保存的电话",
+        "en": "Delete my saved phone",
+        "ja": "保存した電話番号を削除",
+        "ko": "저장된 번호 삭제",
+    },
 }
 STAFF = {
     "tasks": {"zh-Hans": "我的任务", "en": "My tasks", "ja": "担当タスク", "ko": "내 업무"},
     "duty": {"zh-Hans": "值班 on/off", "en": "Duty on/off", "ja": "当番 on/off", "ko": "근무 on/off"},
     "stats": {"zh-Hans": "办理统计", "en": "Statistics", "ja": "統計", "ko": "통계"},
     "points": {"zh-Hans": "我的积分", "en": "My points", "ja": "ポイント", "ko": "내 포인트"},
+    "announce": {
+        "zh-Hans": "发布通知（服务台）",
+        "en": "Announce (desk)",
+        "ja": "お知らせ送信（窓口）",
+        "ko": "공지 보내기(데스크)",
+    },
+    "announcements": {
+        "zh-Hans": "通知发送结果",
+        "en": "Announcement reports",
+        "ja": "お知らせの結果",
+        "ko": "공지 결과",
+    },
 }
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -73,3 +74,43 @@ class ChatRateLimiter(AIORateLimiter):
                 logger.info("flood control for chat %s: retrying in %.1f s", chat_id, wait)
                 await asyncio.sleep(wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+# Telegram's broadcast limits: about 30 messages a second overall and one a second per chat.
+PER_CHAT_SECONDS = 1.0
+
+
+class BroadcastPace:
+    """Spaces broadcast messages (announcements) to `rate` a second overall and one a second per chat.
+
+    Only the relay's broadcast rows wait here; ticket notifications never do. The overall rate stays below
+    Telegram's 30/s so that the notifications sent between broadcast batches still fit under it (PTB's
+    limiter, when on, enforces the 30/s for both). `clock` and `sleep` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        per_chat_seconds: float = PER_CHAT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("a broadcast rate must be positive")
+        self.interval, self.per_chat = 1.0 / rate, per_chat_seconds
+        self.clock, self.sleep = clock, sleep
+        self._next = 0.0
+        self._chat_next: dict[int, float] = {}
+
+    async def wait(self, chat_id: int) -> None:
+        """Returns when a broadcast message to `chat_id` may go."""
+        now = self.clock()
+        at = max(now, self._next, self._chat_next.get(chat_id, 0.0))
+        self._next = at + self.interval
+        self._chat_next[chat_id] = at + self.per_chat
+        if len(self._chat_next) > 10_000:
+            # Chats whose second has passed need no entry: the dict stays as small as a second's sends.
+            self._chat_next = {chat: t for chat, t in self._chat_next.items() if t > now}
+        if at > now:
+            await self.sleep(at - now)

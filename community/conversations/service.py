@@ -22,6 +22,7 @@ TTL: Final[Mapping[str, timedelta]] = {
     "restart_rasa": timedelta(hours=2),  # Rasa's session expiry: after it Rasa's stale form is gone anyway
     "resolve_note": timedelta(hours=1),  # a volunteer pressed Resolve and the bot waits for the note
     "payload": timedelta(days=7),  # the Rasa payload behind a long button's short key
+    "announce": timedelta(hours=1),  # the desk is writing an announcement (its text or a translation)
 }
 
 

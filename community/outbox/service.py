@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +38,8 @@ PARTS_SENT = "parts_sent"
 # Telegram redelivers a webhook update for a day at most; a week of remembered update ids is ample, and
 # without pruning the table grows by one row per message forever.
 PROCESSED_UPDATES_KEPT = timedelta(days=7)
+# The error a dead message carries when its recipient blocked the bot (announcement reports count these).
+BLOCKED_ERROR = "recipient blocked the bot"
 
 
 def relay_owner() -> str:
@@ -122,8 +125,14 @@ def claim(
     *,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     owner: str | None = None,
+    kinds: Collection[str] | None = None,
+    exclude_kinds: Collection[str] | None = None,
 ) -> list[ClaimedMessage]:
-    """Lease up to `limit` due messages, oldest first, for one relay; none is leased to two relays at once."""
+    """Lease up to `limit` due messages, oldest first, for one relay; none is leased to two relays at once.
+
+    `kinds` / `exclude_kinds` take only (or all but) those kinds: the relay sends broadcasts at their own
+    pace after the ticket notifications, so a thousand announcements never queue ahead of a task card.
+    """
     until = now + timedelta(seconds=lease_seconds)
     token = f"{owner or relay_owner()}/{uuid.uuid4().hex[:12]}"
     leased = {"claimed_until": until, "lease_token": token, "attempts": OutboxMessage.attempts + 1}
@@ -136,6 +145,10 @@ def claim(
             .order_by(OutboxMessage.created_at, OutboxMessage.id)
             .limit(limit)
         )
+        if kinds is not None:
+            query = query.where(OutboxMessage.kind.in_(list(kinds)))
+        if exclude_kinds:
+            query = query.where(OutboxMessage.kind.not_in(list(exclude_kinds)))
         if database.is_postgres:
             ids = list(session.scalars(query.with_for_update(of=OutboxMessage, skip_locked=True)))
             if ids:
@@ -321,7 +334,7 @@ def mark_blocked(database: Database, person_id: int, now: datetime | None = None
             .values(
                 status=OutboxStatus.DEAD,
                 claimed_until=None,
-                last_error="recipient blocked the bot",
+                last_error=BLOCKED_ERROR,
                 next_attempt_at=now or utcnow(),
             )
             .execution_options(synchronize_session=False)

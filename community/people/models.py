@@ -36,6 +36,9 @@ class Person(Base):
     display_name: Mapped[str] = mapped_column(String(120), default="")
     preferred_language: Mapped[str] = mapped_column(String(10), default="zh-Hans")
     phone: Mapped[str | None] = mapped_column(String(40))
+    # When the person agreed that their phone be remembered for the next report
+    # (community/outreach/contact.py); a phone without it is never offered to them.
+    phone_consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when Telegram answers 403: the relay stops trying this person until they write again.
     blocked_bot: Mapped[bool] = mapped_column(Boolean, default=False)
     from_roster: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -139,10 +139,16 @@ def may_see(session: Session, ticket: Ticket, person: Person) -> bool:
 
 
 def contact_of(session: Session, ticket: Ticket) -> str | None:
-    """The reporter's contact as given with the report, else the phone on their profile."""
+    """The reporter's contact as given with the report, else the phone on their profile.
+
+    A phone the reporter let the report form remember (phone_consented_at) is theirs to give per report: a
+    report filed with "No contact" does not show it.
+    """
     if ticket.contact:
         return ticket.contact
-    return session.scalar(select(Person.phone).where(Person.id == ticket.reporter_id))
+    return session.scalar(
+        select(Person.phone).where(Person.id == ticket.reporter_id, Person.phone_consented_at.is_(None))
+    )
 
 
 def visible_contact(session: Session, ticket: Ticket, person: Person) -> str | None:

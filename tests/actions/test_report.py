@@ -117,7 +117,7 @@ async def test_an_emergency_category_gives_the_numbers_at_once(
 async def test_category_from_the_words_the_model_tagged(kb: Database, domain: dict[str, Any]) -> None:
     # For words it has not seen as a synonym, DIET returns the words themselves as the value.
     tracker = form_tracker(
-        "这里路灯坏了",
+        "这里路灯坏了，一直不亮",
         intent="report_issue",
         entities={"issue_category": ("路灯", "路灯")},
         requested_slot=None,
@@ -125,7 +125,12 @@ async def test_category_from_the_words_the_model_tagged(kb: Database, domain: di
 
     events, _ = await validate(tracker, domain)
 
-    assert events_as_slots(events) == {"issue_category": "lighting"}
+    # The words describe the problem too: taken as the description, confirmed once where is known too
+    # (tests/actions/test_report_memory.py).
+    assert events_as_slots(events) == {
+        "issue_category": "lighting",
+        "description": "\u2063这里路灯坏了，一直不亮",
+    }
 
 
 @pytest.mark.parametrize(
@@ -501,7 +506,8 @@ async def test_a_phone_number(kb: Database, domain: dict[str, Any], phone: str) 
 
     events, _ = await validate(tracker, domain)
 
-    assert events == [SlotSet("contact", phone)]
+    # The phone is taken; the form asks next whether to remember it (tests/actions/test_report_memory.py).
+    assert events == [SlotSet("contact", phone), SlotSet("requested_slot", "contact")]
 
 
 @pytest.mark.parametrize(("text", "intent"), [("/deny", "deny"), ("skip", None), ("건너뛰기", None)])
@@ -584,7 +590,7 @@ async def test_ask_description(dispatcher: CollectingDispatcher) -> None:
 )
 @pytest.mark.parametrize("language", CURATED)
 async def test_ask_photo_and_contact_offer_skip(
-    dispatcher: CollectingDispatcher, action: type, key: str, language: str
+    kb: Database, dispatcher: CollectingDispatcher, action: type, key: str, language: str
 ) -> None:
     await action().run(dispatcher, make_tracker("", language=language), {})
 
@@ -597,7 +603,7 @@ async def test_ask_photo_and_contact_offer_skip(
     ("action", "key"), [(ActionAskPhoto, "report.ask_photo"), (ActionAskContact, "report.ask_contact")]
 )
 async def test_ask_photo_and_contact_without_curated_texts(
-    dispatcher: CollectingDispatcher, action: type, key: str
+    kb: Database, dispatcher: CollectingDispatcher, action: type, key: str
 ) -> None:
     await action().run(dispatcher, make_tracker("", language="fr"), {})
 

@@ -10,6 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.replies import Turn
 from bot.telegram.context import assistant, chat_user
+from bot.telegram.handlers.announce import announce_text
 from bot.telegram.handlers.staff import resolve_with_note
 from bot.telegram.render import send_turn
 
@@ -25,7 +26,7 @@ async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, turn: Turn)
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     assert message is not None and message.text is not None
-    if await resolve_with_note(update, context):
+    if await resolve_with_note(update, context) or await announce_text(update, context):
         return
     turn = await assistant(context).handle(chat_user(update), message.text, message_id=message.message_id)
     await _reply(update, context, turn)
