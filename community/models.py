@@ -7,6 +7,7 @@ from community.knowledge.models import FaqEntry
 from community.language.models import TranslationCacheEntry
 from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
+from community.people.records import Invitation, PersonEvent, Team, TeamMember
 from community.servicemap.models import ServicePoint
 from community.tickets.models import (
     Assignment,
@@ -29,16 +30,20 @@ __all__ = [
     "Follower",
     "Grid",
     "GridLevel",
+    "Invitation",
     "IssueCategory",
     "Landmark",
     "OutboxMessage",
     "OutboxStatus",
     "Person",
+    "PersonEvent",
     "PersonRole",
     "ProcessedUpdate",
     "Rating",
     "Role",
     "ServicePoint",
+    "Team",
+    "TeamMember",
     "Ticket",
     "TicketEvent",
     "TicketState",
