@@ -20,7 +20,7 @@ from telegram.request import BaseRequest
 from bot.pipeline import Assistant
 from bot.telegram import dedupe, heartbeat, jobs, menus
 from bot.telegram.context import private_chats_only
-from bot.telegram.handlers import buttons, chat, commands, errors, rating, staff
+from bot.telegram.handlers import buttons, chat, commands, enrol, errors, rating, staff, volunteers
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
 from bot.telegram.ratelimit import ChatRateLimiter
 from bot.telegram.render import PayloadStore
@@ -89,6 +89,13 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("tasks", staff.tasks))
     application.add_handler(CommandHandler("duty", staff.duty))
     application.add_handler(CommandHandler("stats", staff.stats))
+    # Enrolment, role changes, the volunteer's own profile, teams (issue #14).
+    application.add_handler(CommandHandler("invite", enrol.invite))
+    application.add_handler(CommandHandler("volunteer", volunteers.volunteer))
+    application.add_handler(CommandHandler(["me", "profile"], volunteers.me))
+    application.add_handler(CommandHandler("team", volunteers.team))
+    application.add_handler(CallbackQueryHandler(enrol.on_invite_button, pattern=r"^en:[rg]:"))
+    application.add_handler(CallbackQueryHandler(enrol.on_join_button, pattern=r"^en:(ok:|no$)"))
 
     application.add_handler(CallbackQueryHandler(staff.on_task_button, pattern=r"^tk:(acc|dec|esc):"))
     application.add_handler(CallbackQueryHandler(rating.on_rating, pattern=r"^rt:"))

@@ -29,6 +29,10 @@ STAFF = {
     "tasks": {"zh-Hans": "我的任务", "en": "My tasks", "ja": "担当タスク", "ko": "내 업무"},
     "duty": {"zh-Hans": "值班 on/off", "en": "Duty on/off", "ja": "当番 on/off", "ko": "근무 on/off"},
     "stats": {"zh-Hans": "办理统计", "en": "Statistics", "ja": "統計", "ko": "통계"},
+    "me": {"zh-Hans": "我的资料", "en": "My profile", "ja": "プロフィール", "ko": "내 프로필"},
+    "invite": {"zh-Hans": "邀请志愿者", "en": "Invite", "ja": "招待する", "ko": "초대하기"},
+    "volunteer": {"zh-Hans": "管理志愿者", "en": "Volunteers", "ja": "ボランティア", "ko": "자원봉사자"},
+    "team": {"zh-Hans": "志愿团队", "en": "Teams", "ja": "チーム", "ko": "팀"},
 }
 
 

@@ -120,8 +120,11 @@ class Candidate:
     open_work: int
     eligible: bool
     why: str
-    # Through a team that offers the category's skill (community/people/teams.py), not the micro-grid.
+    # A member of a team that offers the category's skill (community/people/teams.py): the team's skill
+    # counts as theirs.
     team: str | None = None
+    # Serves the ticket's micro-grid (not only reached through a team).
+    local: bool = True
     # Outside the duty hours the volunteer declared (none declared: never outside).
     outside_hours: bool = False
 
@@ -135,6 +138,7 @@ class Candidate:
             "eligible": self.eligible,
             "why": self.why,
             **({"team": self.team} if self.team else {}),
+            **({"local": False} if not self.local else {}),
             **({"outside_hours": True} if self.outside_hours else {}),
         }
 
@@ -225,20 +229,19 @@ def candidates(
     know the place), then the least open work."""
     level, rule = rung
     via_team: dict[int, str] = {}
+    local_ids: set[int] | None = None
     if rule is Rule.VOLUNTEER:
         if not ticket.micro_grid_code or category is None:
             return []
         people = _people_with_role(session, Role.VOLUNTEER, ticket.micro_grid_code, scoped=True)
         if with_teams:
-            local = {p.id for p in people}
-            via_team = {
-                i: t for i, t in team_members_offering(session, category.skill).items() if i not in local
-            }
-            if via_team:
+            local_ids = {p.id for p in people}
+            via_team = team_members_offering(session, category.skill)
+            if set(via_team) - local_ids:
                 people += list(
                     session.scalars(
                         select(Person)
-                        .where(Person.id.in_(via_team))
+                        .where(Person.id.in_(set(via_team) - local_ids))
                         .options(lazyload(Person.roles), selectinload(Person.volunteer))
                         .order_by(Person.id)
                     )
@@ -257,10 +260,12 @@ def candidates(
         why = _ineligible_because(person, rule, category, exclude, team)
         windows = windows_of(person.volunteer) if rule is Rule.VOLUNTEER else []
         outside = bool(windows) and not covers(windows, now, zone)
+        local = local_ids is None or person.id in local_ids
+        eligible = why is None
         result.append(
-            Candidate(person, level, rule, work[person.id], why is None, why or "eligible", team, outside)
+            Candidate(person, level, rule, work[person.id], eligible, why or "eligible", team, local, outside)
         )
-    result.sort(key=lambda c: (not c.eligible, c.outside_hours, c.team is not None, c.open_work, c.person.id))
+    result.sort(key=lambda c: (not c.eligible, c.outside_hours, not c.local, c.open_work, c.person.id))
     return result
 
 
