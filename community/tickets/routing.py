@@ -224,9 +224,10 @@ def candidates(
 ) -> list[Candidate]:
     """Everyone the rung names, eligible or not (with why), least open work first, ties by person id.
 
-    For volunteers, `with_teams` adds the members of teams offering the category's skill; among the eligible,
-    those inside their declared duty hours come first, then the micro-grid's own before team members (they
-    know the place), then the least open work."""
+    For volunteers, `with_teams` adds the members of teams offering the category's skill. Among the eligible,
+    the micro-grid's own come before team members from elsewhere (they know the place: the team is the wider
+    pool when the micro-grid has nobody with the skill on duty), then those inside their declared duty hours,
+    then the least open work."""
     level, rule = rung
     via_team: dict[int, str] = {}
     local_ids: set[int] | None = None
@@ -265,7 +266,7 @@ def candidates(
         result.append(
             Candidate(person, level, rule, work[person.id], eligible, why or "eligible", team, local, outside)
         )
-    result.sort(key=lambda c: (not c.eligible, c.outside_hours, not c.local, c.open_work, c.person.id))
+    result.sort(key=lambda c: (not c.eligible, not c.local, c.outside_hours, c.open_work, c.person.id))
     return result
 
 
