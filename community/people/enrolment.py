@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from community.grids.models import Grid, GridLevel
@@ -34,6 +34,9 @@ from community.people.records import Invitation, PersonEvent
 CODE_PREFIX = "inv_"
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,40}$")
 INVITABLE = (Role.VOLUNTEER, Role.GRID_MEMBER)
+# Invitations are deleted this long after they expire, used or not (community/retention.py): the enrolment
+# itself stays in person_events.
+INVITATIONS_KEPT_DAYS = 30
 
 
 class EnrolError(Exception):
@@ -374,3 +377,13 @@ def history(session: Session, person: Person, limit: int = 10) -> list[PersonEve
             .limit(limit)
         )
     )
+
+
+def delete_spent_invitations(session: Session, expired_before: datetime) -> int:
+    """Invitations that expired before `expired_before`, used or not, are of no further use."""
+    result = session.execute(
+        delete(Invitation)
+        .where(Invitation.expires_at < expired_before)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
