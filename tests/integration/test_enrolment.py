@@ -341,3 +341,24 @@ async def test_a_multilingual_guide_ticket_goes_to_the_guiding_teams_on_duty_mem
         assert {considered[p.id]["why"] for p in team_members(session, "guides_students")} == {"off duty"}
     await _relay(db, app)
     assert _button(telegram.to(NEW_VOLUNTEER), "tk:acc:")
+
+
+async def test_an_invitation_made_with_buttons_offers_only_the_grids_the_inviter_is_above(
+    db: Database, app: Application
+) -> None:
+    telegram = _telegram(app)
+    await _say(app, GRID_MEMBER_RIVER, "/invite")
+    roles = [b["callback_data"] for b in telegram.to(GRID_MEMBER_RIVER)[-1].buttons()]
+    assert roles == ["en:r:volunteer"]  # a grid member places volunteers, not grid members
+    await _press(app, GRID_MEMBER_RIVER, "en:r:volunteer")
+    grids = [b["callback_data"] for b in telegram.to(GRID_MEMBER_RIVER)[-1].buttons()]
+    assert grids == [f"en:g:volunteer:river_{n}" for n in (1, 2, 3, 4)]
+    # A forged button for another grid is checked again, not trusted.
+    await _press(app, GRID_MEMBER_RIVER, "en:g:volunteer:red_1")
+    assert telegram.to(GRID_MEMBER_RIVER, "sendPhoto") == []
+    await _press(app, GRID_MEMBER_RIVER, "en:g:volunteer:river_2")
+    code = LINK.search(telegram.to(GRID_MEMBER_RIVER, "sendPhoto")[-1].text)
+    assert code is not None
+    with db.session() as session:
+        made = session.scalars(select(Invitation)).one()
+        assert (made.role, made.grid_code, made.skills) == ("volunteer", "river_2", [])
