@@ -214,3 +214,15 @@ async def test_the_desk_and_a_team_leader_change_a_team_and_a_member_may_not(
 
     with db.session() as session:
         assert [p.id for p in team_members(session, "guides_foreign")] == [newcomer.id, leader.id]
+
+
+async def test_only_the_committee_takes_a_grid_members_role_away(db: Database, app: Application) -> None:
+    red_member = _person(db, 900000028)  # gm_red, grid member of xijin_red
+    assert red_member.has_role(Role.GRID_MEMBER)
+    refused = await _say(app, GRID_MEMBER_RIVER, f"/volunteer remove #{red_member.id} grid_member 不合适")
+    assert refused == t("enrol.error.not_allowed", "zh-Hans", role="grid_member", grid="xijin_red")
+    await _say(app, COMMITTEE, f"/volunteer remove #{red_member.id} grid_member 调去区里工作")
+    assert not _person(db, 900000028).has_role(Role.GRID_MEMBER)
+    with db.session() as session:
+        event = session.scalars(select(PersonEvent).where(PersonEvent.kind == "role_removed")).one()
+        assert (event.data["role"], event.reason) == ("grid_member", "调去区里工作")

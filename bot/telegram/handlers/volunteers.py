@@ -161,9 +161,10 @@ async def volunteer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return say("enrol.volunteer.moved", language, who=_who(target), grid=grid)
         if sub == "remove" and len(args) >= 2:
             target = enrolment.parse_target(session, args[1])
-            grids = enrolment.remove_role(
-                session, me, target, Role.VOLUNTEER, reason=" ".join(args[2:]), now=now
-            )
+            # `/volunteer remove #id grid_member [why]`: the committee takes a grid member's role away.
+            role = args[2].lower() if len(args) > 2 and args[2].lower() in enrolment.INVITABLE else None
+            reason = " ".join(args[3:] if role else args[2:])
+            grids = enrolment.remove_role(session, me, target, role or Role.VOLUNTEER, reason=reason, now=now)
             _tell(session, target, me, "− " + ", ".join(grids))
             return say("enrol.volunteer.removed", language, who=_who(target), grids=", ".join(grids))
         return say("enrol.volunteer.usage", language)
