@@ -24,6 +24,7 @@ from bot.telegram.handlers import buttons, chat, commands, enrol, errors, rating
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
 from bot.telegram.ratelimit import ChatRateLimiter
 from bot.telegram.render import PayloadStore
+from community.people.teams import team_member_ids
 from community.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ def build_application(
     application = builder.build()
     application.bot_data["assistant"] = assistant
     application.bot_data["payloads"] = PayloadStore(assistant.database)
+    # The team leaderboard of /points (bot/telegram/handlers/points.py) looks team members up with this.
+    application.bot_data["team_members"] = team_member_ids
     add_handlers(application)
     if run_jobs and application.job_queue is not None:
         application.job_queue.run_repeating(

@@ -129,6 +129,11 @@ def team_members(session: Session, team_code: str) -> list[Person]:
     )
 
 
+def team_member_ids(session: Session, team_code: str) -> list[int]:
+    """The members' person ids: the lookup the points leaderboard takes (bot_data["team_members"])."""
+    return [p.id for p in team_members(session, team_code)]
+
+
 def teams_offering(session: Session, skill: str) -> list[Team]:
     """Active teams whose skills include `skill` (JSON lists are read in Python: both databases alike)."""
     return [

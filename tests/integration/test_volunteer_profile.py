@@ -214,6 +214,8 @@ async def test_the_desk_and_a_team_leader_change_a_team_and_a_member_may_not(
 
     with db.session() as session:
         assert [p.id for p in team_members(session, "guides_foreign")] == [newcomer.id, leader.id]
+        # The same list, as the /points team leaderboard looks it up from the Application.
+        assert app.bot_data["team_members"](session, "guides_foreign") == [newcomer.id, leader.id]
 
 
 async def test_only_the_committee_takes_a_grid_members_role_away(db: Database, app: Application) -> None:
