@@ -8,6 +8,7 @@ from community.language.models import TranslationCacheEntry
 from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
 from community.outreach.models import Announcement, AnnouncementDelivery, Subscription
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
+from community.people.records import Invitation, PersonEvent, Team, TeamMember
 from community.servicemap.models import ServicePoint
 from community.tickets.models import (
     Assignment,
@@ -34,11 +35,13 @@ __all__ = [
     "Follower",
     "Grid",
     "GridLevel",
+    "Invitation",
     "IssueCategory",
     "Landmark",
     "OutboxMessage",
     "OutboxStatus",
     "Person",
+    "PersonEvent",
     "PersonRole",
     "PointBonus",
     "ProcessedUpdate",
@@ -46,6 +49,8 @@ __all__ = [
     "Role",
     "ServicePoint",
     "Subscription",
+    "Team",
+    "TeamMember",
     "Ticket",
     "TicketEvent",
     "TicketState",

@@ -10,6 +10,8 @@
   long button payloads): deleted when its own time to live is over (community.conversations.service.TTL);
 - a reporter's contact (a phone number) on a ticket: erased TICKET_CONTACT_KEPT_DAYS after the ticket ended
   (closed, resolved, cancelled or merged into another); the ticket and its events stay, for the metrics.
+- an enrolment invitation (a code's hash, who invited): deleted 30 days after it expired, used or not
+  (community.people.enrolment.INVITATIONS_KEPT_DAYS); the enrolment stays in person_events.
 
 Every age counts from the row's own time (sent_at for sent notifications, created_at otherwise), so a rule is
 one indexed statement and a day's run is idempotent.
@@ -26,6 +28,8 @@ from community.database import Database
 from community.language.models import TranslationCacheEntry
 from community.outbox.models import OutboxMessage, OutboxStatus
 from community.outbox.service import prune_processed_updates
+from community.people import enrolment
+from community.people.enrolment import INVITATIONS_KEPT_DAYS
 from community.settings import Settings
 from community.tickets.models import Ticket, TicketState
 
@@ -110,6 +114,11 @@ def purge_conversation_state(database: Database, now: datetime) -> int:
         return conversations.purge_expired(session, now)
 
 
+def delete_spent_invitations(database: Database, before: datetime) -> int:
+    with database.session() as session:
+        return enrolment.delete_spent_invitations(session, before)
+
+
 def apply_retention(database: Database, settings: Settings, now: datetime) -> dict[str, int]:
     """Every rule once; returns how many rows each touched."""
 
@@ -134,4 +143,5 @@ def apply_retention(database: Database, settings: Settings, now: datetime) -> di
         "ticket_contacts_erased": erase_ended_ticket_contacts(
             database, days(settings.ticket_contact_kept_days)
         ),
+        "invitations_deleted": delete_spent_invitations(database, days(INVITATIONS_KEPT_DAYS)),
     }

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     # How reporters learn who took their report: surname with a form of address ("周师傅", default),
     # the given name only, or the full name (community/tickets/names.py).
     volunteer_name_to_reporters: Literal["surname", "first_name", "full"] = "surname"
+    # Enrolment links (community/people/enrolment.py): the bot's @username for t.me deep links (empty: the
+    # name Telegram reports for the token), and how long an invitation stays open.
+    telegram_bot_username: str = ""
+    invitation_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
 
     @field_validator("timezone")
     @classmethod

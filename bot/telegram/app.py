@@ -25,16 +25,19 @@ from bot.telegram.handlers import (
     buttons,
     chat,
     commands,
+    enrol,
     errors,
     privacy,
     rating,
     staff,
     subscribe,
+    volunteers,
 )
 from bot.telegram.handlers import points as points_handlers
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
 from bot.telegram.ratelimit import ChatRateLimiter
 from bot.telegram.render import PayloadStore
+from community.people.teams import team_member_ids
 from community.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -71,6 +74,8 @@ def build_application(
     application.bot_data["assistant"] = assistant
     application.bot_data["payloads"] = PayloadStore(assistant.database)
     application.bot_data["settings"] = settings  # the web's public URL for links (/start point_<code>)
+    # The team leaderboard of /points (bot/telegram/handlers/points.py) looks team members up with this.
+    application.bot_data["team_members"] = team_member_ids
     add_handlers(application)
     if run_jobs and application.job_queue is not None:
         application.job_queue.run_repeating(
@@ -114,6 +119,13 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("announce", announce.announce))
     application.add_handler(CommandHandler("announcements", announce.list_announcements))
     application.add_handler(CallbackQueryHandler(announce.on_button, pattern=r"^an:"))
+    # Enrolment, role changes, the volunteer's own profile, teams (issue #14).
+    application.add_handler(CommandHandler("invite", enrol.invite))
+    application.add_handler(CommandHandler("volunteer", volunteers.volunteer))
+    application.add_handler(CommandHandler(["me", "profile"], volunteers.me))
+    application.add_handler(CommandHandler("team", volunteers.team))
+    application.add_handler(CallbackQueryHandler(enrol.on_invite_button, pattern=r"^en:[rg]:"))
+    application.add_handler(CallbackQueryHandler(enrol.on_join_button, pattern=r"^en:(ok:|no$)"))
 
     application.add_handler(CallbackQueryHandler(staff.on_task_button, pattern=r"^tk:(acc|dec|esc):"))
     application.add_handler(CallbackQueryHandler(rating.on_rating, pattern=r"^rt:"))

@@ -60,6 +60,10 @@ STAFF = {
         "ja": "お知らせの結果",
         "ko": "공지 결과",
     },
+    "me": {"zh-Hans": "我的资料", "en": "My profile", "ja": "プロフィール", "ko": "내 프로필"},
+    "invite": {"zh-Hans": "邀请志愿者", "en": "Invite", "ja": "招待する", "ko": "초대하기"},
+    "volunteer": {"zh-Hans": "管理志愿者", "en": "Volunteers", "ja": "ボランティア", "ko": "자원봉사자"},
+    "team": {"zh-Hans": "志愿团队", "en": "Teams", "ja": "チーム", "ko": "팀"},
 }
 
 

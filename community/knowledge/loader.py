@@ -31,10 +31,12 @@ from community.knowledge.schema import (
     load_knowledge,
 )
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
+from community.people.records import Team
+from community.people.teams import read_teams, seed_members, team_rows
 from community.servicemap.models import ServicePoint
 from community.tickets.models import IssueCategory
 
-KINDS = ("faq", "grids", "landmarks", "service_points", "categories", "people")
+KINDS = ("faq", "grids", "landmarks", "service_points", "categories", "people", "teams")
 ROSTER_PREFIX = "roster:"
 _STAFF_ROLES = frozenset(r.value for r in Role if r.is_staff)
 
@@ -281,6 +283,15 @@ def _sync_people(session: Session, kb: KnowledgeBase, plan: _PeoplePlan, report:
         person.telegram_id = entry.telegram_id
         person.preferred_language = entry.language
         person.from_roster = True
+        if person.changed_in_chat:
+            # Enrolled, moved, removed or re-skilled in chat: the chat's decision stands over the seed file.
+            if before is None or not before[4]:
+                report.added.append(rid)
+            elif before != _person_state(person):
+                report.changed.append(rid)
+            else:
+                report.unchanged += 1
+            continue
         # Diff the roles instead of replacing the list: delete-orphan would insert the new rows before
         # deleting the old ones and trip the (person, role, grid) unique constraint.
         wanted = [(r.role, r.grid) for r in entry.roles]
@@ -310,10 +321,12 @@ def _sync_people(session: Session, kb: KnowledgeBase, plan: _PeoplePlan, report:
 
     for person in plan.leaving:
         # Kept as a person (tickets and ratings refer to them) but no longer staff: nothing routes to them.
+        # Roles given in chat stay: the file never gave them.
         for row in list(person.roles):
-            if row.role in _STAFF_ROLES:
+            if row.role in _STAFF_ROLES and not row.made_in_chat:
                 person.roles.remove(row)
-        person.volunteer = None
+        if not person.has_role(Role.VOLUNTEER):
+            person.volunteer = None
         person.from_roster = False
         report.removed.append(person.external_key.removeprefix(ROSTER_PREFIX))
 
@@ -322,6 +335,7 @@ def load_into_database(session: Session, kb: KnowledgeBase) -> LoadReport:
     """Upsert `kb` in the caller's transaction (no commit here)."""
     report = LoadReport()
     plan = _plan_people(session, kb)  # may raise; nothing has been written yet
+    teams = read_teams(kb)  # likewise
     # Parents before children: the grid tree references itself, landmarks reference micro-grids, service
     # points reference landmarks, roles reference grids. Flushing between steps keeps that order on both
     # backends without relying on the unit of work's sort.
@@ -336,6 +350,10 @@ def load_into_database(session: Session, kb: KnowledgeBase) -> LoadReport:
         _sync(session, model, key, rows(kb), report.kinds[kind])
         session.flush()
     _sync_people(session, kb, plan, report.kinds["people"])
+    session.flush()
+    _sync(session, Team, "code", team_rows(teams), report.kinds["teams"])
+    session.flush()
+    seed_members(session, teams, ROSTER_PREFIX)
     session.flush()
     return report
 

@@ -27,6 +27,7 @@ FILES = {
     "service_points": "service_points.yml",
     "categories": "categories.yml",
     "roster": "roster.yml",
+    "teams": "teams.yml",  # optional; read by community/people/teams.py
 }
 # Skills the community desk covers for the whole community; every other skill must be on duty in every grid.
 DESK_SKILLS = frozenset({"triage"})

@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.database import Base, UTCDateTime, utcnow
@@ -42,6 +43,9 @@ class Person(Base):
     # Set when Telegram answers 403: the relay stops trying this person until they write again.
     blocked_bot: Mapped[bool] = mapped_column(Boolean, default=False)
     from_roster: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when the person's roles or skills are changed in chat (an invitation, the level above, themselves):
+    # from then on the roster file no longer decides them (community/knowledge/loader.py).
+    changed_in_chat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     roles: Mapped[list[PersonRole]] = relationship(
@@ -69,6 +73,8 @@ class PersonRole(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(30), index=True)
     grid_code: Mapped[str | None] = mapped_column(ForeignKey("grids.code"), index=True)
+    # A row made in chat (an invitation, a move): loading the roster never removes it.
+    made_in_chat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     person: Mapped[Person] = relationship(back_populates="roles")
 
@@ -81,5 +87,8 @@ class VolunteerProfile(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True)
     on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
     skills: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Weekly windows the volunteer usually serves in, [{"day": 0-6 (Monday 0), "start": "HH:MM", "end":
+    # "HH:MM"}] in the community's zone (community/people/profile.py); routing prefers those inside one now.
+    duty_hours: Mapped[list[dict[str, object]]] = mapped_column(JSONType, default=list, server_default="[]")
 
     person: Mapped[Person] = relationship(back_populates="volunteer")

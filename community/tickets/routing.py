@@ -15,9 +15,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
+from community.database import utcnow
 from community.grids.models import Grid, GridLevel, Landmark
 from community.grids.service import get_grid, get_landmark, grid_of_landmark, locate, street_grid_of
 from community.people.models import Person, PersonRole, Role
+from community.people.profile import covers, windows_of
+from community.people.teams import team_members_offering
+from community.settings import get_settings
 from community.tickets.duty import off_duty_reason
 from community.tickets.models import EscalationLevel, IssueCategory, Ticket
 from community.tickets.states import OPEN_WORK
@@ -116,6 +120,13 @@ class Candidate:
     open_work: int
     eligible: bool
     why: str
+    # A member of a team that offers the category's skill (community/people/teams.py): the team's skill
+    # counts as theirs.
+    team: str | None = None
+    # Serves the ticket's micro-grid (not only reached through a team).
+    local: bool = True
+    # Outside the duty hours the volunteer declared (none declared: never outside).
+    outside_hours: bool = False
 
     def data(self) -> dict[str, Any]:
         return {
@@ -126,6 +137,9 @@ class Candidate:
             "open_work": self.open_work,
             "eligible": self.eligible,
             "why": self.why,
+            **({"team": self.team} if self.team else {}),
+            **({"local": False} if not self.local else {}),
+            **({"outside_hours": True} if self.outside_hours else {}),
         }
 
 
@@ -205,13 +219,34 @@ def candidates(
     category: IssueCategory | None,
     rung: Rung,
     exclude: frozenset[int] = frozenset(),
+    *,
+    with_teams: bool = False,
 ) -> list[Candidate]:
-    """Everyone the rung names, eligible or not (with why), least open work first, ties by person id."""
+    """Everyone the rung names, eligible or not (with why), least open work first, ties by person id.
+
+    For volunteers, `with_teams` adds the members of teams offering the category's skill. Among the eligible,
+    the micro-grid's own come before team members from elsewhere (they know the place: the team is the wider
+    pool when the micro-grid has nobody with the skill on duty), then those inside their declared duty hours,
+    then the least open work."""
     level, rule = rung
+    via_team: dict[int, str] = {}
+    local_ids: set[int] | None = None
     if rule is Rule.VOLUNTEER:
         if not ticket.micro_grid_code or category is None:
             return []
         people = _people_with_role(session, Role.VOLUNTEER, ticket.micro_grid_code, scoped=True)
+        if with_teams:
+            local_ids = {p.id for p in people}
+            via_team = team_members_offering(session, category.skill)
+            if set(via_team) - local_ids:
+                people += list(
+                    session.scalars(
+                        select(Person)
+                        .where(Person.id.in_(set(via_team) - local_ids))
+                        .options(lazyload(Person.roles), selectinload(Person.volunteer))
+                        .order_by(Person.id)
+                    )
+                )
     elif rule is Rule.GRID_MEMBER:
         if not ticket.grid_code:
             return []
@@ -219,16 +254,28 @@ def candidates(
     else:
         people = _people_with_role(session, ROLE_OF_RULE[rule], None, scoped=False)
     work = open_work(session, (p.id for p in people))
+    now, zone = utcnow(), get_settings().zone
     result = []
     for person in people:
-        why = _ineligible_because(person, rule, category, exclude)
-        result.append(Candidate(person, level, rule, work[person.id], why is None, why or "eligible"))
-    result.sort(key=lambda c: (not c.eligible, c.open_work, c.person.id))
+        team = via_team.get(person.id)
+        why = _ineligible_because(person, rule, category, exclude, team)
+        windows = windows_of(person.volunteer) if rule is Rule.VOLUNTEER else []
+        outside = bool(windows) and not covers(windows, now, zone)
+        local = local_ids is None or person.id in local_ids
+        eligible = why is None
+        result.append(
+            Candidate(person, level, rule, work[person.id], eligible, why or "eligible", team, local, outside)
+        )
+    result.sort(key=lambda c: (not c.eligible, not c.local, c.outside_hours, c.open_work, c.person.id))
     return result
 
 
 def _ineligible_because(
-    person: Person, rule: Rule, category: IssueCategory | None, exclude: frozenset[int]
+    person: Person,
+    rule: Rule,
+    category: IssueCategory | None,
+    exclude: frozenset[int],
+    team: str | None = None,
 ) -> str | None:
     if person.id in exclude:
         return "declined or already holds it"
@@ -240,7 +287,8 @@ def _ineligible_because(
             return off_duty
         profile = person.volunteer
         assert profile is not None
-        if category is not None and category.skill not in (profile.skills or []):
+        # A team member offers the team's skill, whatever their own list says.
+        if team is None and category is not None and category.skill not in (profile.skills or []):
             return f"lacks skill {category.skill}"
     return None
 
@@ -260,7 +308,7 @@ def route(
         level, rule = rung
         if level < min_level:
             continue
-        found = candidates(session, ticket, category, rung, exclude)
+        found = candidates(session, ticket, category, rung, exclude, with_teams=True)
         considered += [c.data() for c in found]
         eligible = [c for c in found if c.eligible]
         if eligible:

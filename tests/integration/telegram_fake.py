@@ -33,6 +33,8 @@ BOT_USER = {
 class Call:
     method: str
     params: dict[str, Any]
+    # Uploaded files (a photo sent as bytes): field name → (file name, content, MIME type).
+    files: dict[str, Any] = field(default_factory=dict)
 
     @property
     def chat_id(self) -> int | None:
@@ -93,7 +95,7 @@ class FakeTelegram(BaseRequest):
     ) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data is not None else {}
-        call = Call(name, params)
+        call = Call(name, params, dict(request_data.multipart_data or {}) if request_data is not None else {})
         if self.network_down > 0:
             self.network_down -= 1
             raise NetworkError("connection refused (fake)")

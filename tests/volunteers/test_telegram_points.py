@@ -108,8 +108,8 @@ async def test_a_volunteer_resolves_a_task_and_sees_their_points_go_up(
     assert lines[0] == t("points.top.title", "en", scope="Xiaomatou Street grid (G1)")
     assert lines[1] == t("points.top.line", "en", rank=1, name="Ma Lan", points=10)
 
-    # A team's board needs the team-member lookup the Application is given; without it, the usage.
-    assert await _send(application, VOLUNTEER, "/points top multilingual") == [t("points.usage", "en")]
+    # A team's board: the Application's team-member lookup (community/people/teams.py), replaced here by
+    # one that knows this test's two people.
     application.bot_data["team_members"] = lambda session, code: [people[VOLUNTEER], world.id("v_m3")]
     [team] = await _send(application, VOLUNTEER, "/points top multilingual")
     assert team.splitlines() == [

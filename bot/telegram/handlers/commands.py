@@ -12,6 +12,7 @@ from telegram.ext import ContextTypes
 from bot.offload import run_sync
 from bot.replies import Venue
 from bot.telegram.context import assistant, chat_user, database, person_of, say
+from bot.telegram.handlers import enrol
 from bot.telegram.handlers.chat import _reply
 from bot.telegram.render import remove_keyboard, send_text
 from community.grids.models import Landmark
@@ -34,7 +35,11 @@ async def _payload(update: Update, context: ContextTypes.DEFAULT_TYPE, payload: 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """`/start sp_love_station` (a QR code at a service point) tells us where the user stands;
-    `/start point_sp_love_station` (the link on the point's web page) shows that point."""
+    `/start point_sp_love_station` (the link on the point's web page) shows that point;
+    `/start inv_<code>` opens an invitation (bot/telegram/handlers/enrol.py)."""
+    if context.args and context.args[0].startswith(enrol.CODE_PREFIX):
+        await enrol.open_invitation(update, context, context.args[0].removeprefix(enrol.CODE_PREFIX))
+        return
     if context.args and context.args[0].startswith(POINT_PAYLOAD):
         await _point_from_web(update, context, context.args[0].removeprefix(POINT_PAYLOAD))
         return
