@@ -3,14 +3,12 @@
 An audience is a short string kept on the announcement: "everyone", "grid:<code>", "micro_grid:<code>",
 "volunteers", "team:<code>", "reporters". Residents and tourists are reached through their subscriptions
 (a grid's subscribers also hear about its micro-grids); staff through their roles; reporters of the last
-month directly, as people with a report in progress. Teams come from a directory the application registers
-(`set_team_directory`): the volunteer teams are another part's data.
+month directly, as people with a report in progress. Teams and their members are community/people/teams.py's.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,35 +17,14 @@ from community.grids.models import Grid, GridLevel
 from community.i18n import pick, t
 from community.outreach.models import Subscription
 from community.people.models import PersonRole, Role
+from community.people.records import Team
+from community.people.teams import team_member_ids
 from community.tickets.models import Ticket
 
 KINDS = ("everyone", "grid", "micro_grid", "volunteers", "team", "reporters")
 REPORTERS_WINDOW = timedelta(days=30)
 STAFF_ROLES = [r.value for r in Role if r.is_staff]
 SERVING_ROLES = [Role.VOLUNTEER.value, Role.GRID_MEMBER.value, Role.COMMITTEE_MEMBER.value]
-
-
-class TeamDirectory(Protocol):
-    def teams(self, session: Session) -> list[tuple[str, dict[str, str]]]:
-        """(code, names per language) of each team."""
-        ...
-
-    def members(self, session: Session, team_code: str) -> list[int]:
-        """Person ids of the team's members."""
-        ...
-
-
-_teams: TeamDirectory | None = None
-
-
-def set_team_directory(directory: TeamDirectory | None) -> None:
-    """Where teams come from (the enrolment part registers its own); None: no team audience."""
-    global _teams
-    _teams = directory
-
-
-def team_directory() -> TeamDirectory | None:
-    return _teams
 
 
 class UnknownAudience(ValueError):
@@ -63,8 +40,9 @@ def check(session: Session, audience: str) -> str:
         grid = session.get(Grid, code)
         if grid is not None and grid.active and grid.level == kind:
             return audience
-    if kind == "team" and code and _teams is not None:
-        if code in {c for c, _ in _teams.teams(session)}:
+    if kind == "team" and code:
+        team = session.get(Team, code)
+        if team is not None and team.active:
             return audience
     raise UnknownAudience(audience)
 
@@ -101,8 +79,7 @@ def person_ids(session: Session, audience: str, now: datetime) -> list[int]:
     elif kind == "volunteers":
         ids.update(session.scalars(select(PersonRole.person_id).where(PersonRole.role.in_(SERVING_ROLES))))
     elif kind == "team":
-        assert _teams is not None  # check() made sure
-        ids.update(_teams.members(session, code))
+        ids.update(team_member_ids(session, code))
     elif kind == "reporters":
         since = now - REPORTERS_WINDOW
         ids.update(session.scalars(select(Ticket.reporter_id).where(Ticket.created_at >= since)))
@@ -118,8 +95,8 @@ def label(session: Session, audience: str, language: str) -> str:
         name = pick(grid.names, language) if grid is not None else code
         return what + " " + t("outreach.audience.in", language, area=name)
     if kind == "team":
-        names = dict(_teams.teams(session)) if _teams is not None else {}
-        name = pick(names[code], language) if code in names else code
+        team = session.get(Team, code)
+        name = pick(team.names, language) if team is not None else code
         return what + " " + t("outreach.audience.in", language, area=name)
     return what
 

@@ -3,7 +3,6 @@ read from knowledge/roster.yml by hand."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from community.knowledge.schema import load_knowledge
 from community.outreach import audience
 from community.outreach.models import Subscription
 from community.people.models import Person
+from community.people.records import Team, TeamMember
 from community.people.service import get_or_create_person
 from community.settings import PROJECT_ROOT
 from community.tickets.filing import file_report
@@ -56,26 +56,8 @@ def staff_telegram_ids(*grids: str, roles: tuple[str, ...] | None = None) -> lis
     ]
 
 
-class Teams:
-    """A team directory as the enrolment part would register one."""
 
-    def __init__(self, members: dict[str, list[int]]) -> None:
-        self._members = members
-
-    def teams(self, session: Session) -> list[tuple[str, dict[str, str]]]:
-        return [(code, {"zh-Hans": code, "en": code}) for code in self._members]
-
-    def members(self, session: Session, team_code: str) -> list[int]:
-        return self._members[team_code]
-
-
-@pytest.fixture
-def no_teams() -> Iterator[None]:
-    yield
-    audience.set_team_directory(None)
-
-
-def test_each_audience_reaches_whom_it_names(world: Database, no_teams: None) -> None:
+def test_each_audience_reaches_whom_it_names(world: Database) -> None:
     with world.session() as session:
         on_red_1 = resident(session, 808_000_201, "red_1")
         on_red_grid = resident(session, 808_000_202, "xijin_red")
@@ -110,10 +92,11 @@ def test_each_audience_reaches_whom_it_names(world: Database, no_teams: None) ->
         assert reach("volunteers") == serving
         assert reach("reporters") == {reporter}  # the one of 45 days ago is not "the last month"
 
-        with pytest.raises(audience.UnknownAudience):
-            reach("team:wenming")  # no team directory registered
-        audience.set_team_directory(Teams({"wenming": [on_river, reporter]}))
-        assert reach("team:wenming") == {on_river, reporter}
+        session.add(Team(code="wenming_test", kind="wenming", names={"zh-Hans": "文明"}, content_hash=""))
+        session.flush()
+        session.add_all([TeamMember(team_code="wenming_test", person_id=p) for p in (on_river, reporter)])
+        session.flush()
+        assert reach("team:wenming_test") == {on_river, reporter}
         for wrong in (
             "micro_grid:xijin_red",
             "grid:red_1",

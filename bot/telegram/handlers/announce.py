@@ -24,6 +24,7 @@ from community.outreach import announce as announcements
 from community.outreach import audience as audiences
 from community.outreach.models import AnnouncementStatus
 from community.people.models import Person, Role
+from community.people.teams import all_teams
 
 STATE = "announce"
 _ROW = 2
@@ -129,17 +130,14 @@ async def announce_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> b
 async def _ask_audience(
     update: Update, context: ContextTypes.DEFAULT_TYPE, language: str, draft: int
 ) -> None:
-    kinds = [k for k in audiences.KINDS if k != "team" or audiences.team_directory() is not None]
-    buttons = [(say(f"outreach.audience.{k}", language), f"an:a:{draft}:{k}") for k in kinds]
+    buttons = [(say(f"outreach.audience.{k}", language), f"an:a:{draft}:{k}") for k in audiences.KINDS]
     await _say(update, context, say("outreach.announce.ask_audience", language), _keyboard(buttons))
 
 
 def _choices(context: ContextTypes.DEFAULT_TYPE, kind: str, language: str) -> list[tuple[str, str]]:
     with database(context).session() as session:
         if kind == "team":
-            directory = audiences.team_directory()
-            teams = directory.teams(session) if directory is not None else []
-            return [(pick(names, language), code) for code, names in teams]
+            return [(pick(team.names, language), team.code) for team in all_teams(session)]
         return [(pick(g.names, language), g.code) for g in audiences.grids_at(session, GridLevel(kind))]
 
 
