@@ -18,6 +18,7 @@ from telegram.ext import ContextTypes
 
 from bot.offload import run_sync
 from bot.telegram.context import assistant, chat_user, database, person_of, say
+from bot.telegram.handlers import thread
 from bot.telegram.jobs import deliver
 from bot.telegram.render import send_text
 from community.conversations import service as conversations
@@ -64,9 +65,7 @@ class _Done:
     failed: bool = False
 
 
-def _step(
-    context: ContextTypes.DEFAULT_TYPE, update: Update, press: notify.Callback, language: str
-) -> _Done:
+def _step(context: ContextTypes.DEFAULT_TYPE, update: Update, press: notify.Callback, language: str) -> _Done:
     steps = {
         "acc": (accept, "staff.accepted"),
         "dec": (decline, "staff.declined"),
@@ -138,12 +137,21 @@ async def start_resolve(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await _deny(update, context, language)
         return
     await query.answer()
-    assert update.effective_chat is not None
+    assert update.effective_chat is not None and press is not None
     await send_text(context.bot, update.effective_chat.id, say("staff.ask_note", language))
+    # Or one tap: the category's canned resolution notes, which each reporter reads in their own language.
+    notes = await run_sync(thread.resolution_keyboard, context, press.ticket_id, press.version, language)
+    if notes:
+        payload = {"text": say("thread.pick_resolution", language), "buttons": notes}
+        await deliver(context.bot, update.effective_chat.id, payload)
 
 
 def _resolve_pending(
-    context: ContextTypes.DEFAULT_TYPE, update: Update, note: str, photos: tuple[str, ...]
+    context: ContextTypes.DEFAULT_TYPE,
+    update: Update,
+    note: str,
+    photos: tuple[str, ...],
+    words: dict[str, Any] | None = None,
 ) -> str | None:
     """Resolves the ticket the sender pressed Resolve on, with this note; the answer to send, or None when
     no Resolve is pending (the message is then an ordinary one)."""
@@ -168,6 +176,7 @@ def _resolve_pending(
                 note=note,
                 photo_file_ids=photos,
                 now=now,
+                words=words,
             )
             return say("staff.resolved", language, ref=ticket.ref)
     except TicketError as exc:
@@ -178,6 +187,12 @@ def _resolve_pending(
         return exc.localized(language)
 
 
+def _pending_resolve(context: ContextTypes.DEFAULT_TYPE, update: Update) -> dict[str, Any] | None:
+    with database(context).session() as session:
+        pending = conversations.get(session, "resolve_note", chat_user(update).key, utcnow())
+    return dict(pending) if pending is not None else None
+
+
 async def resolve_with_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     """The note (a text, or a photo's caption) resolves the pending ticket; the reporter is told and asked
     to rate (through the outbox). False when no Resolve is pending for the sender."""
@@ -185,7 +200,12 @@ async def resolve_with_note(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     assert message is not None and update.effective_chat is not None
     note = (message.text or message.caption or "").strip()
     photos = (message.photo[-1].file_id,) if message.photo else ()
-    answer = await run_sync(_resolve_pending, context, update, note, photos)
+    pending = await run_sync(_pending_resolve, context, update)
+    if pending is None:
+        return False
+    # The note in the reporters' languages, translated before the resolution's transaction.
+    words = await thread.resolution_words(context, update, int(pending["ticket_id"]), note)
+    answer = await run_sync(_resolve_pending, context, update, note, photos, words)
     if answer is None:
         return False
     await send_text(context.bot, update.effective_chat.id, answer)
