@@ -29,6 +29,7 @@ from community.tickets.errors import TicketError
 from community.tickets.metrics import compute_metrics, format_metrics
 from community.tickets.queries import tasks_for_staff
 from community.tickets.service import accept, decline, escalate, resolve, set_duty
+from community.tickets.story import story
 
 STATS_DAYS = 30
 
@@ -222,6 +223,7 @@ def _task_cards(context: ContextTypes.DEFAULT_TYPE, actor: Person) -> list[dict[
                 me,
                 "ticket.headline.task",
                 buttons=notify.buttons_for_state(ticket),
+                story=story(session, ticket, me),
             )
             for ticket in tasks_for_staff(session, me)
         ]
