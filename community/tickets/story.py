@@ -64,11 +64,13 @@ def reopened_count(session: Session, ticket: Ticket) -> int:
     )
 
 
-def message_line(event: TicketEvent, ticket: Ticket, language: str, limit: int | None) -> str:
-    """One message as a staff member reads it: time, who, the text (translated, with its original)."""
+def message_line(
+    event: TicketEvent, ticket: Ticket, language: str, limit: int | None, staff: bool = True
+) -> str:
+    """One message as its reader reads it: time, who, the text (for staff translated, with its original)."""
     who = "thread.card.reporter" if event.actor_id == ticket.reporter_id else "thread.card.staff"
     data = event.data or {}
-    text = reads(data, language, staff=True).replace("\n", " · ")
+    text = reads(data, language, staff=staff).replace("\n", " · ")
     if data.get("photos"):
         text = f"{text} 📷×{len(data['photos'])}".strip()
     if data.get("location"):

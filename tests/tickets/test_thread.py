@@ -13,6 +13,8 @@ import pytest
 from community.database import Database
 from community.i18n import t
 from community.knowledge.schema import KnowledgeError
+from community.language.service import set_translator
+from community.language.translate import CachedTranslator, GoogleTranslator, MemoryTranslationCache
 from community.settings import PROJECT_ROOT
 from community.tickets import canned, compute_metrics
 from community.tickets.errors import IllegalTransition, NotAllowed
@@ -22,8 +24,10 @@ from community.tickets.notify import load_view, task
 from community.tickets.reporter_steps import cancel, reopen
 from community.tickets.steps import accept, resolve
 from community.tickets.story import story
-from community.tickets.thread import Words, ask, resume_deadline, write
+from community.tickets.thread import Words, ask, prepare_words, resume_deadline, write
 from community.tickets.thread_notify import parse, reads
+from community.tickets.views import ticket_detail_text
+from tests.language.test_translate import FakeGoogle
 from tests.tickets.test_metrics import _due, _ticket
 from tests.tickets.world import IN_M1, T0, World, events, file, later, messages, ticket
 
@@ -305,3 +309,40 @@ def test_a_canned_replies_file_that_is_not_a_list_is_rejected(tmp_path: Path) ->
     _write_knowledge(folder, "replies: {a: 1}\n")
     with pytest.raises(KnowledgeError, match=r"canned_replies\.yml: field 'replies': expected a list"):
         canned.parse(folder)
+
+
+def test_the_full_text_has_the_whole_conversation_as_each_reader_reads_it(db: Database, world: World) -> None:
+    t0 = _accepted(db, world)
+    with db.session() as s:
+        ask(s, t0.id, world.person(s, "v_m1_a"), words=QUESTION, now=later(10))
+        write(s, t0.id, world.person(s, "alice"), words=ANSWER, now=later(20))
+    with db.session() as s:
+        staff = ticket_detail_text(s, t0.ref, world.person(s, "v_m1_a"), "zh-Hans")
+        reporter = ticket_detail_text(s, t0.ref, world.person(s, "alice"), "en")
+    assert "是哪一盏灯？" in staff and "门边那盏" in staff and "The one by the gate" in staff
+    assert (
+        "Which lamp is it?" in reporter and "The one by the gate" in reporter and "门边那盏" not in reporter
+    )
+
+
+async def test_a_canned_note_needs_machine_translation_only_for_languages_without_curated_texts() -> None:
+    google = FakeGoogle({})
+    backend = GoogleTranslator(transport=google.transport())
+    set_translator(CachedTranslator(backend, MemoryTranslationCache()))
+    try:
+        note = canned.find("on_our_way")
+        assert note is not None
+        words = await prepare_words("", "zh-Hans", {"en", "ko", "fr", "zh-Hans"}, canned=note)
+        again = await prepare_words("", "zh-Hans", {"fr"}, canned=note)
+        asked = len(google.translate_requests)
+        google.status = 503
+        offline = await prepare_words("", "zh-Hans", {"de"}, canned=note)
+    finally:
+        set_translator(None)
+        await backend.aclose()
+    assert words.translations["ko"] == note.texts["ko"] and words.translations["en"] == note.texts["en"]
+    assert words.translations["fr"] == f"[fr] {note.texts['en']}"  # from the English text, once (cached)
+    assert again.translations["fr"] == words.translations["fr"] and asked == 1
+    assert offline.untranslated == ["de"]
+    # A German reader gets the Chinese original with the note in English (no curated German): polite.
+    assert reads(offline.data(), "de", staff=False).endswith(t("thread.note.untranslated", "en"))
