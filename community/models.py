@@ -8,6 +8,7 @@ from community.language.models import TranslationCacheEntry
 from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
 from community.servicemap.models import ServicePoint
+from community.tickets.canned import AddedReply
 from community.tickets.models import (
     Assignment,
     EscalationLevel,
@@ -21,6 +22,7 @@ from community.tickets.models import (
 )
 
 __all__ = [
+    "AddedReply",
     "Assignment",
     "Base",
     "ConversationState",

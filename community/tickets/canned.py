@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
+from sqlalchemy import ForeignKey, String, Text, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from community.database import Base, UTCDateTime, utcnow
 from community.knowledge.schema import KnowledgeError, Problem, Texts, _error_message, _field_path
 
 FILE = "canned_replies.yml"
@@ -35,6 +39,13 @@ class _Entry(BaseModel):
     category: CategoryId
     kind: Kind
     texts: Texts
+
+    @field_validator("id")
+    @classmethod
+    def _not_a_staff_id(cls, value: str) -> str:
+        if value.startswith("staff_"):
+            raise ValueError("ids starting with staff_ belong to notes staff add in the bot")
+        return value
 
 
 @dataclass(frozen=True)
@@ -124,3 +135,69 @@ def for_category(category_code: str | None, kind: str) -> list[CannedReply]:
 
 def find(reply_id: str) -> CannedReply | None:
     return next((r for r in all_replies() if r.id == reply_id), None)
+
+
+# --- notes staff add ------------------------------------------------------------------------------------
+#
+# Staff add notes of their own from the bot. They are not reviewed: they are stored in the writer's language
+# and reach each reporter through the cached machine translation (translated once per language), like a
+# typed message, until the community reviews them into the file above. Their ids ("staff_<n>") cannot clash
+# with the file's: `staff_` is refused there.
+
+STAFF_PREFIX = "staff_"
+
+
+class AddedReply(Base):
+    __tablename__ = "canned_replies_added"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_code: Mapped[str | None] = mapped_column(String(40), index=True)  # None: any category
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(10))
+    added_by: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def reply_id(self) -> str:
+        return f"{STAFF_PREFIX}{self.id}"
+
+
+MAX_ADDED_TEXT = 200  # a note is one line on a button's worth of screen, not an essay
+MAX_ADDED_PER_CATEGORY = 8  # the newest are offered; a list of buttons is no place to search
+
+
+def add(
+    session: Session, person_id: int, category_code: str | None, kind: str, text: str, language: str
+) -> AddedReply:
+    text = " ".join(text.split())[:MAX_ADDED_TEXT]
+    if kind not in ("progress", "resolution") or not text:
+        raise ValueError("a note needs a kind (progress or resolution) and text")
+    reply = AddedReply(
+        category_code=category_code, kind=kind, text=text, language=language, added_by=person_id
+    )
+    session.add(reply)
+    session.flush()
+    return reply
+
+
+def added_for(session: Session, category_code: str | None, kind: str) -> list[AddedReply]:
+    """The newest notes staff added for this category (and for any), newest first."""
+    return list(
+        session.scalars(
+            select(AddedReply)
+            .where(
+                AddedReply.kind == kind,
+                or_(AddedReply.category_code == category_code, AddedReply.category_code.is_(None)),
+            )
+            .order_by(AddedReply.id.desc())
+            .limit(MAX_ADDED_PER_CATEGORY)
+        )
+    )
+
+
+def find_added(session: Session, reply_id: str) -> AddedReply | None:
+    number = reply_id.removeprefix(STAFF_PREFIX)
+    if not reply_id.startswith(STAFF_PREFIX) or not number.isdigit():
+        return None
+    return session.get(AddedReply, int(number))

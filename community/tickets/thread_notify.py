@@ -27,11 +27,14 @@ REPORTER_WROTE = "message.reporter"  # to the holder and the staff on the ticket
 # --- button protocol: "th:<action>:<ticket id>[:<version>][:<canned id>]" ------------------------------
 #
 # Staff: ask (ask the reporter, the ticket waits), msg (write to the reporter), cn (list progress notes),
-# cp (send progress note <canned id>), cr (resolve with note <canned id>, carrying the version).
+# cp (send progress note <canned id>), cr (resolve with note <canned id>, carrying the version), sv (keep what
+# one just wrote as a note for the category: sv:<ticket id>:progress|resolution).
 # Reporter: add (write on the ticket / answer), can (cancel: asks to confirm), cy (cancel, confirmed).
 
 PREFIX = "th:"
-_RE = re.compile(r"^th:(ask|msg|cn|cp|cr|add|can|cy):(\d{1,12})(?::(\d{1,9}))?(?::([a-z][a-z0-9_]{0,23}))?$")
+_RE = re.compile(
+    r"^th:(ask|msg|cn|cp|cr|sv|add|can|cy):(\d{1,12})(?::(\d{1,9}))?(?::([a-z][a-z0-9_]{0,23}))?$"
+)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -259,7 +258,7 @@ async def test_a_follower_gets_the_public_updates_in_their_language(
     app = application
     near = (IN_M1[0] + 0.00027, IN_M1[1])
     assert (
-        file(db, world, "sato", "lighting", near, now=utcnow() + timedelta(seconds=1)).duplicate_of
+        file(db, world, "sato", "lighting", near, now=utcnow()).duplicate_of
         is not None
     )
     await _accepted(app, db, lamp)
@@ -276,3 +275,48 @@ async def test_a_follower_gets_the_public_updates_in_their_language(
     assert len(to_sato) == 1 and "報告を受け取りました。担当者が現場に向かっています。" in to_sato[0]
     assert "We have your report; someone is on the way." in _since(app, ALICE, start)[-1]
     assert len(google.translate_requests) == google_calls + 1  # the question only; the canned note none
+
+
+async def test_staff_keep_a_typed_note_as_a_template_and_use_it_with_one_tap(
+    db: Database, world: World, application: Application, google: FakeGoogle, lamp: Ticket
+) -> None:
+    app = application
+    await _accepted(app, db, lamp)
+    await press(app, WANG, f"th:msg:{lamp.id}")
+    await say(app, WANG, "电工下午两点到")
+    keep = f"th:sv:{lamp.id}:progress"
+    assert keep in _buttons(app, WANG)
+    await press(app, WANG, keep)
+    assert _tg(app).texts_to(WANG)[-1] == t("thread.saved", "zh-Hans")
+    asked = len(google.translate_requests)
+
+    version = ticket(db, lamp.id).version
+    await press(app, WANG, f"th:cr:{lamp.id}:{version}:lamp_fixed")  # resolved: the next lamp is a new one
+    second = file(db, world, "alice", "lighting", IN_M1, now=utcnow()).ticket
+    await _accepted(app, db, second)
+    await press(app, WANG, f"th:cn:{second.id}")
+    template = next(b for b in _buttons(app, WANG) if b.startswith(f"th:cp:{second.id}:staff_"))
+    start = len(_tg(app).calls)
+    await press(app, WANG, template)
+    await relay(app, db)
+    told = _since(app, ALICE, start)[-1]
+    assert second.ref in told and "[en] 电工下午两点到" in told  # machine-translated once, then cached
+    assert len(google.translate_requests) == asked
+
+
+async def test_a_foreign_or_tampered_button_does_nothing_and_says_so(
+    db: Database, world: World, application: Application, lamp: Ticket
+) -> None:
+    app = application
+    await _accepted(app, db, lamp)
+    before = len(events(db, lamp.id))
+    await press(app, SATO, f"th:ask:{lamp.id}")  # not her ticket
+    await press(app, SATO, f"th:cy:{lamp.id}:{ticket(db, lamp.id).version}")  # nor hers to cancel
+    await press(app, WANG, "th:cp:999999:on_our_way")  # no such ticket
+    await press(app, WANG, f"th:cp:{lamp.id}:no_such_note")
+    await press(app, WANG, "th:ask:1:2:3:4")  # not our format
+    alerts = [c for c in _tg(app).calls if c.method == "answerCallbackQuery"][-5:]
+    assert all(c.params.get("show_alert") for c in alerts) and all(c.params.get("text") for c in alerts)
+    assert len(events(db, lamp.id)) == before and ticket(db, lamp.id).state == S.ACCEPTED
+    await say(app, SATO, "hello")  # no pending message for her: an ordinary message
+    assert len(events(db, lamp.id)) == before

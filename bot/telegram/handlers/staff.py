@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.offload import run_sync
@@ -153,9 +153,9 @@ def _resolve_pending(
     note: str,
     photos: tuple[str, ...],
     words: dict[str, Any] | None = None,
-) -> str | None:
-    """Resolves the ticket the sender pressed Resolve on, with this note; the answer to send, or None when
-    no Resolve is pending (the message is then an ordinary one)."""
+) -> tuple[str, bool] | None:
+    """Resolves the ticket the sender pressed Resolve on, with this note; the answer to send and whether it
+    resolved, or None when no Resolve is pending (the message is then an ordinary one)."""
     user = chat_user(update)
     now = utcnow()
     with database(context).session() as session:
@@ -179,13 +179,21 @@ def _resolve_pending(
                 now=now,
                 words=words,
             )
-            return say("staff.resolved", language, ref=ticket.ref)
+            return say("staff.resolved", language, ref=ticket.ref), True
     except TicketError as exc:
         if getattr(exc, "field", None) != "note":
             # Stale or no longer possible: nothing to wait for. A missing note is asked for again.
             with database(context).session() as session:
                 conversations.forget(session, "resolve_note", user.key)
-        return exc.localized(language)
+        return exc.localized(language), False
+
+
+def _keyboard(rows: list[list[dict[str, str]]] | None) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row] for row in rows]
+    )
 
 
 def _pending_resolve(context: ContextTypes.DEFAULT_TYPE, update: Update) -> dict[str, Any] | None:
@@ -206,10 +214,14 @@ async def resolve_with_note(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         return False
     # The note in the reporters' languages, translated before the resolution's transaction.
     words = await thread.resolution_words(context, update, int(pending["ticket_id"]), note)
-    answer = await run_sync(_resolve_pending, context, update, note, photos, words)
-    if answer is None:
+    done = await run_sync(_resolve_pending, context, update, note, photos, words)
+    if done is None:
         return False
-    await send_text(context.bot, update.effective_chat.id, answer)
+    answer, resolved = done
+    # A typed note may be kept as a note for the category, one tap from then on.
+    _, language = await run_sync(person_of, context, update)
+    buttons = thread.save_button(int(pending["ticket_id"]), "resolution", language) if resolved else None
+    await send_text(context.bot, update.effective_chat.id, answer, _keyboard(buttons))
     return True
 
 

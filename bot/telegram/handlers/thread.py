@@ -15,6 +15,7 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from telegram import Update
 from telegram.ext import ContextTypes
 
@@ -27,7 +28,7 @@ from community.language import detect
 from community.tickets import canned as canned_replies
 from community.tickets import policy, thread
 from community.tickets.errors import IllegalTransition, TicketError
-from community.tickets.models import Ticket
+from community.tickets.models import Ticket, TicketEvent
 from community.tickets.queries import get_ticket, tickets_for_reporter
 from community.tickets.reporter_steps import cancel
 from community.tickets.states import OPEN, Step
@@ -95,6 +96,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not failed:
             await _answer(update, context, text, buttons)
         return
+    elif press.action == "sv":
+        text, failed = await run_sync(_save, context, update, press.ticket_id, press.canned or "")
     else:  # "cy": cancel, confirmed
         text, failed = await run_sync(_cancel, context, update, press.ticket_id, press.version)
     if failed:
@@ -137,15 +140,21 @@ def _progress_choices(
         except TicketError as exc:
             return exc.localized(language), [], True
         notes = canned_replies.for_category(ticket.category_code, "progress")
-        if not notes:
+        added = canned_replies.added_for(session, ticket.category_code, "progress")
+        if not notes and not added:
             return say("thread.no_canned", language), [], True
         buttons = [[_canned_button(n, language, callback("cp", ticket.id, None, n.id))] for n in notes]
+        buttons += [[_added_button(a, callback("cp", ticket.id, None, a.reply_id))] for a in added]
         return say("thread.pick_progress", language), buttons, False
 
 
 def _canned_button(note: canned_replies.CannedReply, language: str, data: str) -> dict[str, str]:
     text = note.text(language) or note.texts["zh-Hans"]
     return {"text": text[:64], "callback_data": data}
+
+
+def _added_button(note: canned_replies.AddedReply, data: str) -> dict[str, str]:
+    return {"text": f"✎ {note.text}"[:64], "callback_data": data}
 
 
 def resolution_keyboard(
@@ -157,8 +166,10 @@ def resolution_keyboard(
     with database(context).session() as session:
         ticket = session.get(Ticket, ticket_id)
         category = ticket.category_code if ticket is not None else None
+        added = canned_replies.added_for(session, category, "resolution")
+        rows = [[_added_button(a, callback("cr", ticket_id, version, a.reply_id))] for a in added]
     notes = canned_replies.for_category(category, "resolution")
-    return [[_canned_button(n, language, callback("cr", ticket_id, version, n.id))] for n in notes]
+    return [[_canned_button(n, language, callback("cr", ticket_id, version, n.id))] for n in notes] + rows
 
 
 def _confirm_cancel(
@@ -209,18 +220,72 @@ async def _canned(
     reply_id: str | None,
 ) -> tuple[str, bool]:
     """A progress note (cp) or a resolution (cr) with a curated note: each reporter reads it in their own
-    curated language; only languages without curated texts are machine-translated."""
+    curated language; only languages without curated texts are machine-translated. A note staff added is
+    translated like a typed message (once per language: the translation is cached)."""
     note = canned_replies.find(reply_id or "")
+    added = None if note is not None else await run_sync(_added, context, reply_id or "")
     step = Step.RESOLVE if action == "cr" else Step.MESSAGE
     draft = await run_sync(_draft, context, update, ticket_id, "message", "", step)
     if isinstance(draft, str):
         return draft, True
-    if note is None:
+    if note is not None:
+        words = await thread.prepare_words("", "zh-Hans", draft.targets, canned=note)
+    elif added is not None:
+        words = await thread.prepare_words(added[0], added[1], draft.targets)
+    else:
         return say("fallback.rephrase", draft.writer_language), True
-    words = await thread.prepare_words("", "zh-Hans", draft.targets, canned=note)
     if action == "cp":
-        return await run_sync(_write, context, update, draft, words, (), None)
-    return await run_sync(_resolve, context, update, draft, words, version, note)
+        text, failed, _ = await run_sync(_write, context, update, draft, words, (), None)
+        return text, failed
+    return await run_sync(_resolve, context, update, draft, words, version)
+
+
+def _added(context: ContextTypes.DEFAULT_TYPE, reply_id: str) -> tuple[str, str] | None:
+    with database(context).session() as session:
+        found = canned_replies.find_added(session, reply_id)
+        return (found.text, found.language) if found is not None else None
+
+
+def _save(context: ContextTypes.DEFAULT_TYPE, update: Update, ticket_id: int, kind: str) -> tuple[str, bool]:
+    """Keeps what this staff member last wrote on the ticket (a message, or the resolution note) as a note
+    for the ticket's category, to pick with one tap from now on."""
+    with database(context).session() as session:
+        me = assistant(context).person_for(session, chat_user(update))
+        language = me.preferred_language
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None or policy.is_reporter(me, ticket) or not me.is_staff:
+            return say("bot.staff_only", language), True
+        event_kind = "resolved" if kind == "resolution" else "message"
+        event = session.scalar(
+            select(TicketEvent)
+            .where(
+                TicketEvent.ticket_id == ticket.id,
+                TicketEvent.actor_id == me.id,
+                TicketEvent.kind == event_kind,
+            )
+            .order_by(TicketEvent.id.desc())
+            .limit(1)
+        )
+        data = (event.data or {}) if event is not None else {}
+        words = data.get("message", data) if kind == "resolution" else data
+        text = str(words.get("text") or data.get("note") or "")
+        if not text or words.get("canned"):
+            return say("thread.saved_nothing", language), True
+        canned_replies.add(
+            session, me.id, ticket.category_code, kind, text, str(words.get("language") or language)
+        )
+        return say("thread.saved", language), False
+
+
+def save_button(ticket_id: int, kind: str, language: str) -> list[list[dict[str, str]]]:
+    return [
+        [
+            {
+                "text": say("thread.button.save", language),
+                "callback_data": callback("sv", ticket_id, None, kind),
+            }
+        ]
+    ]
 
 
 def _resolve(
@@ -229,7 +294,6 @@ def _resolve(
     draft: _Draft,
     words: thread.Words,
     version: int | None,
-    note: canned_replies.CannedReply,
 ) -> tuple[str, bool]:
     user = chat_user(update)
     try:
@@ -237,13 +301,12 @@ def _resolve(
             # A pending Resolve (the note it waits for) ends with this resolution, in the same transaction.
             conversations.forget(session, "resolve_note", user.key)
             me = assistant(context).person_for(session, user)
-            text = note.text(me.preferred_language) or note.texts["zh-Hans"]
             ticket = resolve(
                 session,
                 draft.ticket_id,
                 me,
                 version if version is not None else -1,
-                note=text,
+                note=words.text,
                 now=utcnow(),
                 words=words.data(),
             )
@@ -294,7 +357,9 @@ def _write(
     words: thread.Words,
     photos: tuple[str, ...],
     location: tuple[float, float] | None,
-) -> tuple[str, bool]:
+) -> tuple[str, bool, list[list[dict[str, str]]] | None]:
+    """Writes the message; the answer for the writer, whether it failed, and buttons for the answer (staff
+    may keep a message they typed as a note for the category)."""
     user = chat_user(update)
     try:
         with database(context).session() as session:
@@ -304,17 +369,23 @@ def _write(
             now = utcnow()
             if draft.mode == "ask":
                 ticket = thread.ask(session, draft.ticket_id, me, words=words, now=now)
-                return say("thread.sent.question", draft.writer_language, ref=ticket.ref), False
+                return say("thread.sent.question", draft.writer_language, ref=ticket.ref), False, None
             waiting = load(session, draft.ticket_id).state == "waiting"
             ticket = thread.write(
                 session, draft.ticket_id, me, words=words, photos=photos, location=location, now=now
             )
             if draft.mode != "reporter":
-                return say("thread.sent.staff", draft.writer_language, ref=ticket.ref), False
+                sent = say("thread.sent.staff", draft.writer_language, ref=ticket.ref)
+                typed = words.canned is None and bool(words.text)
+                return (
+                    sent,
+                    False,
+                    save_button(ticket.id, "progress", draft.writer_language) if typed else None,
+                )
             key = "thread.sent.answer" if waiting else "thread.sent.reporter"
-            return say(key, draft.writer_language, ref=ticket.ref), False
+            return say(key, draft.writer_language, ref=ticket.ref), False, None
     except TicketError as exc:
-        return exc.localized(draft.writer_language), True
+        return exc.localized(draft.writer_language), True, None
 
 
 def _target(
@@ -338,6 +409,11 @@ def _target(
         return {"ticket_id": ticket.id, "mode": "message", "replied": True}
 
 
+def _forget_pending(context: ContextTypes.DEFAULT_TYPE, update: Update) -> None:
+    with database(context).session() as session:
+        conversations.forget(session, PENDING, _key(update))
+
+
 async def take_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     """The message (text, photo with caption, location) goes on a ticket if the sender pressed Reply /
     Ask / Message, or replied to a message about an open ticket; False when it is an ordinary message."""
@@ -359,12 +435,14 @@ async def take_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bo
     )
     if isinstance(draft, str):
         if target["replied"]:
-            return False
+            return False  # a reply to a ticket no longer open is an ordinary message
+        # The ticket moved on (resolved, cancelled, taken away) while the bot waited: nothing to wait for.
+        await run_sync(_forget_pending, context, update)
         await _answer(update, context, draft)
         return True
     words = await thread.prepare_words(text, draft.language, draft.targets)
-    answer, _ = await run_sync(_write, context, update, draft, words, photos, location)
-    await _answer(update, context, answer)
+    answer, _, buttons = await run_sync(_write, context, update, draft, words, photos, location)
+    await _answer(update, context, answer, buttons)
     return True
 
 
