@@ -139,12 +139,9 @@ async def start_resolve(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     await query.answer()
     assert update.effective_chat is not None and press is not None
-    await send_text(context.bot, update.effective_chat.id, say("staff.ask_note", language))
     # Or one tap: the category's canned resolution notes, which each reporter reads in their own language.
     notes = await run_sync(thread.resolution_keyboard, context, press.ticket_id, press.version, language)
-    if notes:
-        payload = {"text": say("thread.pick_resolution", language), "buttons": notes}
-        await deliver(context.bot, update.effective_chat.id, payload)
+    await send_text(context.bot, update.effective_chat.id, say("staff.ask_note", language), _keyboard(notes))
 
 
 def _resolve_pending(
