@@ -257,10 +257,7 @@ async def test_a_follower_gets_the_public_updates_in_their_language(
 ) -> None:
     app = application
     near = (IN_M1[0] + 0.00027, IN_M1[1])
-    assert (
-        file(db, world, "sato", "lighting", near, now=utcnow()).duplicate_of
-        is not None
-    )
+    assert file(db, world, "sato", "lighting", near, now=utcnow()).duplicate_of is not None
     await _accepted(app, db, lamp)
     start = len(_tg(app).calls)
     google_calls = len(google.translate_requests)
