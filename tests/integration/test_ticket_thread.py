@@ -237,6 +237,18 @@ async def test_a_reporter_adds_a_detail_to_one_ticket_and_cancels_another_and_th
     await press(app, ZHANG, f"th:add:{first.id}")
     await say(app, ZHANG, "现在一闪一闪的，更危险了")
     assert _since(app, ZHANG, start)[-1] == t("thread.sent.reporter", "zh-Hans", ref=first.ref)
+    # … and where exactly, by replying to the bot's message about the ticket with a location.
+    spot = (IN_M1[0] + 0.0001, IN_M1[1] + 0.0001)
+    location = message_update(ZHANG, None, location=spot)
+    location["message"]["reply_to_message"] = {
+        "message_id": 1,
+        "date": location["message"]["date"],
+        "chat": location["message"]["chat"],
+        "from": BOT_USER,
+        "text": _since(app, ZHANG, start)[-1],
+    }
+    await _feed(app, location)
+    assert _since(app, ZHANG, start)[-1] == t("thread.sent.reporter", "zh-Hans", ref=first.ref)
     await press(app, ZHANG, f"th:can:{second.id}")
     confirm = f"th:cy:{second.id}:{ticket(db, second.id).version}"
     assert confirm in _buttons(app, ZHANG)
@@ -247,6 +259,10 @@ async def test_a_reporter_adds_a_detail_to_one_ticket_and_cancels_another_and_th
 
     detail = [x for x in _since(app, chats[first.id], start) if "现在一闪一闪的，更危险了" in x]
     assert len(detail) == 1 and first.ref in detail[0]
+    [where] = [
+        c for c in _tg(app).calls[start:] if c.chat_id == chats[first.id] and c.method == "sendLocation"
+    ]
+    assert (float(where.params["latitude"]), float(where.params["longitude"])) == spot
     cancelled = [x for x in _since(app, chats[second.id], start) if second.ref in x]
     assert len(cancelled) == 1 and "已撤销" in cancelled[0]
     assert ticket(db, first.id).state == S.DISPATCHED  # a detail changes nothing but the story
