@@ -286,6 +286,10 @@ TEXTS = "{zh-Hans: 好, zh-Hant: 好, en: OK, ja: はい, ko: 네}"
             f"{BAD}'a_very_long_canned_reply_id': field 'id': String should",
         ),
         (
+            f"  - {{id: staff_1, category: any, kind: progress, texts: {TEXTS}}}",
+            f"{BAD}'staff_1': field 'id': Value error, ids starting with staff_ belong to notes staff add",
+        ),
+        (
             f"  - {{id: a, category: any, kind: progress, texts: {TEXTS}}}\n"
             f"  - {{id: a, category: any, kind: resolution, texts: {TEXTS}}}",
             f"{BAD}'a': field 'id': duplicate id",
