@@ -10,6 +10,7 @@ from community.outreach.models import Announcement, AnnouncementDelivery, Subscr
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
 from community.people.records import Invitation, PersonEvent, Team, TeamMember
 from community.servicemap.models import ServicePoint
+from community.tickets.canned import AddedReply
 from community.tickets.models import (
     Assignment,
     EscalationLevel,
@@ -24,6 +25,7 @@ from community.tickets.models import (
 from community.volunteers.models import DutyEvent, PointBonus
 
 __all__ = [
+    "AddedReply",
     "Announcement",
     "AnnouncementDelivery",
     "Assignment",

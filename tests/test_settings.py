@@ -31,4 +31,3 @@ def test_every_setting_is_read_by_production_code() -> None:
         name for name in Settings.model_fields if not re.search(rf"\.{name}\b|[\"']{name}[\"']", source)
     }
     assert unread == set(), f"settings nothing reads: {sorted(unread)}"
-

@@ -19,11 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from community.people.models import Person
-from community.tickets import notify
+from community.tickets import notify, thread_notify
 from community.tickets.models import Assignment, Follower, Ticket
 from community.tickets.names import name_for_reporters
 from community.tickets.policy import visible_contact
 from community.tickets.states import AWAITING_ACCEPT, Step
+from community.tickets.story import story
 from community.tickets.transition import FOLLOW_DUPLICATE
 
 UNROUTED = "unrouted"  # not a step: filed, and nobody at all to route it to yet
@@ -59,6 +60,7 @@ class Change:
             buttons=buttons,
             show_contact=contact,
             contact=visible_contact(self.session, self.ticket, person) if contact else None,
+            story=story(self.session, self.ticket, person),
             **extra,
         )
 
@@ -107,8 +109,16 @@ def _escalated_for_staff(c: Change, p: Person) -> dict[str, Any]:
 
 def _resolved(ask_rating: bool) -> Render:
     return lambda c, p: notify.reporter_resolved(
-        c.view, p, c.params["note"], c.params["photos"], ask_rating=ask_rating
+        c.view, p, thread_notify.resolution_note(c.params, p), c.params["photos"], ask_rating=ask_rating
     )
+
+
+def _to_reporter(follower: bool) -> Render:
+    return lambda c, p: thread_notify.to_reporter(c.view, p, c.actor, c.params["message"], follower=follower)
+
+
+def _to_staff(holder: bool) -> Render:
+    return lambda c, p: thread_notify.to_staff(c.view, p, c.params["message"], holder=holder)
 
 
 def _located(c: Change, p: Person) -> dict[str, Any]:
@@ -197,6 +207,16 @@ FANOUT: Mapping[str, tuple[Line, ...]] = MappingProxyType(
             ),
         ),
         Step.LOCATE: (Line(To.STAFF, "ticket.located", _located),),
+        # The conversation on a ticket (community/tickets/thread.py); the writer is answered directly.
+        thread_notify.STAFF_WROTE: (Line(To.REPORTER, "ticket.message", _to_reporter(False)),),
+        thread_notify.STAFF_WROTE_PUBLIC: (
+            Line(To.REPORTER, "ticket.message", _to_reporter(False)),
+            Line(To.DUPLICATE_REPORTERS, "ticket.message", _to_reporter(True)),
+        ),
+        thread_notify.REPORTER_WROTE: (
+            Line(To.OWNER, "ticket.message", _to_staff(True)),
+            Line(To.STAFF, "ticket.message", _to_staff(False)),
+        ),
     }
 )
 
@@ -250,9 +270,7 @@ def staff_audience(session: Session, ticket: Ticket) -> list[Person]:
     )
 
 
-def _audience(
-    change: Change, to: To, staff: list[Person] | None, team: list[Person]
-) -> list[Person | None]:
+def _audience(change: Change, to: To, staff: list[Person] | None, team: list[Person]) -> list[Person | None]:
     session, ticket = change.session, change.ticket
     if to is To.OWNER:
         return [session.get(Person, ticket.owner_id) if ticket.owner_id else None]

@@ -8,6 +8,8 @@ outcomes count when they happened before `end`, so a report over a closed period
 - satisfaction rate: tickets whose latest rating is 4 or 5 / tickets rated ("not fixed" counts as an
   unsatisfied rating, as 12345 hotlines count 未解决);
 - mean minutes from first routing to first acceptance, and to the last resolution;
+- time a ticket waited for its reporter's answer (state `waiting`, the SLA clock paused) counts in none of
+  these: it is taken out of both times and moves the accept deadline on;
 - overdue: tickets that missed at least one deadline (a sweeper escalation or reminder).
 
 Duplicates are never routed and so are not counted: they are the same problem, already counted once.
@@ -28,6 +30,7 @@ from community.tickets.models import IssueCategory, Ticket, TicketEvent
 from community.tickets.notify import local_time
 
 CHUNK = 500
+WAITING = "waiting"  # TicketState.WAITING: the SLA clock paused for the reporter's answer
 NO_GRID = "-"
 
 
@@ -81,6 +84,17 @@ class _Outcome:
     state: str | None = None
     rating: int | str | None = None
     overdue: bool = False
+    # [start, end) of each wait for the reporter's answer; end None while still waiting
+    waits: list[tuple[datetime, datetime | None]] = field(default_factory=list)
+
+    def waited(self, until: datetime) -> timedelta:
+        """Time spent waiting for the reporter between the first routing and `until`."""
+        total = timedelta(0)
+        for start, end in self.waits:
+            start, end = max(start, self.routed_at), min(end or until, until)
+            if end > start:
+                total += end - start
+        return total
 
 
 def _minutes(later: datetime, earlier: datetime) -> float:
@@ -104,6 +118,10 @@ def _outcome(events: list[TicketEvent], accept_sla: timedelta) -> _Outcome | Non
     outcome = _Outcome(routed_at=routed.at, accept_due=due)
     for event in events:
         data = event.data or {}
+        if event.to_state == WAITING and event.from_state != WAITING:
+            outcome.waits.append((event.at, None))
+        elif event.from_state == WAITING and event.to_state != WAITING and outcome.waits:
+            outcome.waits[-1] = (outcome.waits[-1][0], event.at)
         if event.to_state:
             outcome.state = event.to_state
         if event.kind == "accepted" and outcome.accepted_at is None:
@@ -121,12 +139,14 @@ def _add(metrics: Metrics, outcome: _Outcome) -> None:
     metrics.dispatched += 1
     if outcome.accepted_at is not None:
         metrics.accepted += 1
-        metrics.minutes_to_accept.append(_minutes(outcome.accepted_at, outcome.routed_at))
-        if outcome.accepted_at <= outcome.accept_due:
+        waited = outcome.waited(outcome.accepted_at)
+        metrics.minutes_to_accept.append(_minutes(outcome.accepted_at - waited, outcome.routed_at))
+        if outcome.accepted_at <= outcome.accept_due + waited:
             metrics.accepted_within_sla += 1
     if outcome.resolved_at is not None and outcome.state in ("resolved", "closed"):
         metrics.resolved += 1
-        metrics.minutes_to_resolve.append(_minutes(outcome.resolved_at, outcome.routed_at))
+        waited = outcome.waited(outcome.resolved_at)
+        metrics.minutes_to_resolve.append(_minutes(outcome.resolved_at - waited, outcome.routed_at))
     if outcome.rating is not None:
         metrics.rated += 1
         if isinstance(outcome.rating, int) and outcome.rating >= 4:

@@ -22,6 +22,7 @@ class TicketState(StrEnum):
     REOPENED = "reopened"
     CANCELLED = "cancelled"
     DUPLICATE = "duplicate"
+    WAITING = "waiting"  # the holder asked the reporter for details: the SLA clock is paused
 
 
 class Urgency(StrEnum):

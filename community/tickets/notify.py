@@ -119,10 +119,12 @@ def staff_buttons(ticket: Ticket, language: str, mode: str | None) -> list[list[
     if mode == "accept_only":
         return [[_button(t("ticket.button.accept", language), staff_callback("acc", ticket.id, v))]]
     if mode == "accepted":
+        from community.tickets.thread_notify import staff_row  # the conversation's buttons
+
         row = [_button(t("ticket.button.resolve", language), staff_callback("res", ticket.id, v))]
-        if ticket.escalation_level < EscalationLevel.TOP:
+        if ticket.escalation_level < EscalationLevel.TOP and ticket.state != TicketState.WAITING:
             row.append(_button(t("ticket.button.escalate", language), staff_callback("esc", ticket.id, v)))
-        return [row]
+        return [row, staff_row(ticket, language)]
     return None
 
 
@@ -136,7 +138,7 @@ def rating_buttons(ticket: Ticket, language: str) -> list[list[dict[str, str]]]:
 def buttons_for_state(ticket: Ticket) -> str | None:
     if ticket.state in (TicketState.DISPATCHED, TicketState.REOPENED):
         return "awaiting"
-    if ticket.state == TicketState.ACCEPTED:
+    if ticket.state in (TicketState.ACCEPTED, TicketState.WAITING):
         return "accepted"
     return None
 
@@ -236,8 +238,10 @@ def task(
     contact: str | None = None,
     reason: str = "",
     desk: bool = False,
+    story: Any = None,
 ) -> dict[str, Any]:
-    """A task card: category, place, deadline, description with its Chinese translation, buttons.
+    """A task card: category, place, deadline, description with its Chinese translation, buttons; with
+    `story` (community/tickets/story.py) the conversation, the wait and the reopenings too.
 
     A long description (and its translation) is shortened so that the card stays one Telegram message,
     with a note and a "Full text" button that shows the ticket's detail.
@@ -245,13 +249,16 @@ def task(
     lang = person.preferred_language
     ticket = view.ticket
     deadline_key = (
-        "ticket.label.resolve_by" if ticket.state == TicketState.ACCEPTED else "ticket.label.accept_by"
+        "ticket.label.resolve_by"
+        if ticket.state in (TicketState.ACCEPTED, TicketState.WAITING)
+        else "ticket.label.accept_by"
     )
     translation = (
         ticket.description_zh if ticket.description_zh and ticket.description_zh != ticket.description else ""
     )
     description = shorten(ticket.description, CARD_TEXT_CHARS)
     shortened = description != ticket.description or shorten(translation, CARD_TEXT_CHARS) != translation
+    story_lines = list(story.lines) if story is not None else []
     text = _lines(
         "<b>"
         + t(headline_key, lang, ref=ticket.ref, level=esc(level_name(ticket.escalation_level, lang, desk)))
@@ -266,9 +273,10 @@ def task(
         t("ticket.label.photos", lang, count=len(ticket.photo_file_ids)) if ticket.photo_file_ids else "",
         _field("ticket.label.contact", esc(contact), lang) if show_contact else "",
         _field("ticket.label.reason", esc(shorten(reason, PARAM_CHARS)), lang),
+        *story_lines,
     )
     rows = list(staff_buttons(ticket, lang, buttons) or [])
-    if shortened:
+    if shortened or (story is not None and story.shortened):
         rows.append([full_text_button(ticket, lang)])
     return _payload(
         text,

@@ -117,6 +117,10 @@ STEP_RULES: dict[Step, Rule] = {
     Step.RATE: lambda _s, ticket, person: is_reporter(person, ticket),
     Step.CANCEL: may_cancel,
     Step.LOCATE: lambda _s, ticket, person: is_reporter(person, ticket),
+    # The conversation: the holder asks; the reporter answers; both (and staff who may handle it) write.
+    Step.ASK: lambda _s, ticket, person: is_owner(person, ticket) and not is_reporter(person, ticket),
+    Step.ANSWER: lambda _s, ticket, person: is_reporter(person, ticket),
+    Step.MESSAGE: lambda s, ticket, person: is_reporter(person, ticket) or may_handle(s, ticket, person),
 }
 
 

@@ -27,16 +27,21 @@ class Step(StrEnum):
     RATE = "rate"  # a score 1–5 after resolution closes the ticket
     CANCEL = "cancel"
     LOCATE = "locate"  # the reporter adds where it is (a location shared after an emergency alert)
+    # The conversation on a ticket (community/tickets/thread.py): every message is a "message" event.
+    ASK = "ask"  # the holder asks the reporter for details: the ticket waits, its clock paused
+    ANSWER = "answer"  # the reporter answers: the ticket resumes, its deadline moved by the time waited
+    MESSAGE = "message"  # holder ↔ reporter, the state stays
 
 
 # Waiting for someone to press Accept: the accept SLA runs.
 AWAITING_ACCEPT: frozenset[str] = frozenset({S.DISPATCHED, S.REOPENED})
 # A person's open work, for least-loaded routing.
-OPEN_WORK: frozenset[str] = frozenset({S.DISPATCHED, S.ACCEPTED, S.REOPENED})
+OPEN_WORK: frozenset[str] = frozenset({S.DISPATCHED, S.ACCEPTED, S.REOPENED, S.WAITING})
 # Open for duplicate detection, cancellation and the reporter's list.
 OPEN: frozenset[str] = OPEN_WORK | {S.NEW}
 # States with a running deadline that the sweeper watches (NEW: routing found nobody and is retried).
-SWEPT: frozenset[str] = OPEN
+# WAITING is not: its clock is paused until the reporter answers.
+SWEPT: frozenset[str] = OPEN - {S.WAITING}
 TERMINAL: frozenset[str] = frozenset({S.CLOSED, S.CANCELLED, S.DUPLICATE})
 
 _SAME_OPEN = {S.DISPATCHED: S.DISPATCHED, S.REOPENED: S.REOPENED, S.ACCEPTED: S.ACCEPTED}
@@ -51,11 +56,14 @@ TRANSITIONS: MappingProxyType[Step, MappingProxyType[str, str]] = MappingProxyTy
             Step.DECLINE: {S.DISPATCHED: S.DISPATCHED, S.REOPENED: S.REOPENED},
             Step.ESCALATE: _SAME_OPEN,
             Step.REMIND: {S.NEW: S.NEW, **_SAME_OPEN},
-            Step.RESOLVE: {S.ACCEPTED: S.RESOLVED},
+            Step.RESOLVE: {S.ACCEPTED: S.RESOLVED, S.WAITING: S.RESOLVED},
             Step.REOPEN: {S.RESOLVED: S.REOPENED},
             Step.RATE: {S.RESOLVED: S.CLOSED},
-            Step.CANCEL: {s: S.CANCELLED for s in (S.NEW, S.DISPATCHED, S.ACCEPTED, S.REOPENED)},
-            Step.LOCATE: {S.NEW: S.NEW, **_SAME_OPEN},
+            Step.CANCEL: {s: S.CANCELLED for s in (S.NEW, S.DISPATCHED, S.ACCEPTED, S.REOPENED, S.WAITING)},
+            Step.LOCATE: {S.NEW: S.NEW, S.WAITING: S.WAITING, **_SAME_OPEN},
+            Step.ASK: {S.ACCEPTED: S.WAITING, S.WAITING: S.WAITING},
+            Step.ANSWER: {S.WAITING: S.ACCEPTED},
+            Step.MESSAGE: {S.NEW: S.NEW, S.WAITING: S.WAITING, **_SAME_OPEN},
         }.items()
     }
 )
@@ -74,6 +82,9 @@ EVENT_KIND: MappingProxyType[Step, str] = MappingProxyType(
         Step.RATE: "rated",
         Step.CANCEL: "cancelled",
         Step.LOCATE: "located",
+        Step.ASK: "message",
+        Step.ANSWER: "message",
+        Step.MESSAGE: "message",
     }
 )
 CREATED = "created"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -159,8 +160,12 @@ def resolve(
     photo_file_ids: Sequence[str] = (),
     now: datetime,
     channel: str = "telegram",
+    words: dict[str, Any] | None = None,
 ) -> Ticket:
-    """Mark the work done with a note (and photos); the reporter is asked to rate it."""
+    """Mark the work done with a note (and photos); the reporter is asked to rate it.
+
+    `words` is the note as community/tickets/thread.py prepared it (a canned reply's curated texts or
+    translations): each reporter then reads it in their own language."""
     ticket = begin(session, ticket_id, actor, Step.RESOLVE, expected_version, now)
     note = (note or "").strip()
     if not note:
@@ -176,10 +181,18 @@ def resolve(
         now=now,
         values={"resolved_at": now, "due_at": None},
         reason=note,
-        data={"note": note, "photos": photos},
+        data={"note": note, "photos": photos, **({"message": words} if words else {})},
     )
     announce(
-        session, ticket, Step.RESOLVE, now=now, actor=actor, name=actor.display_name, note=note, photos=photos
+        session,
+        ticket,
+        Step.RESOLVE,
+        now=now,
+        actor=actor,
+        name=actor.display_name,
+        note=note,
+        photos=photos,
+        words=words,
     )
     return ticket
 

@@ -18,6 +18,7 @@ from community.tickets.filing import REF_ALPHABET, REF_LENGTH, REF_PREFIX
 from community.tickets.models import IssueCategory, Ticket
 from community.tickets.policy import is_reporter, visible_contact
 from community.tickets.queries import get_ticket_for_person, tickets_for_reporter
+from community.tickets.story import message_line, messages
 
 MAX_LISTED = 10
 REF_IN_TEXT = re.compile(rf"\b{REF_PREFIX}[{REF_ALPHABET}]{{{REF_LENGTH}}}\b", re.IGNORECASE)
@@ -72,5 +73,18 @@ def ticket_detail_text(session: Session, ref: str, person: Person, language: str
         if translation and not is_reporter(person, ticket)
         else "",
         f"{t('ticket.label.contact', language)}: {contact}" if contact else "",
+        *conversation_lines(session, ticket, person, language),
     ]
     return "\n".join(line for line in lines if line)
+
+
+def conversation_lines(session: Session, ticket: Ticket, person: Person, language: str) -> list[str]:
+    """The whole conversation on the ticket, each message as this person reads it (staff with originals)."""
+    thread = messages(session, ticket)
+    if not thread:
+        return []
+    staff = not is_reporter(person, ticket)
+    return [
+        t("thread.card.thread", language),
+        *(message_line(e, ticket, language, None, staff) for e in thread),
+    ]

@@ -40,8 +40,11 @@ from community.tickets.models import Ticket
 from community.tickets.service import accept, file_report
 from tests.integration.telegram_fake import Call, FakeTelegram, callback_update, message_update
 
-DESK = next(p for p in yaml.safe_load((PROJECT_ROOT / "knowledge" / "roster.yml").read_text())["people"]
-            if {"role": "desk", "grid": "xijin"} in p["roles"])
+DESK = next(
+    p
+    for p in yaml.safe_load((PROJECT_ROOT / "knowledge" / "roster.yml").read_text())["people"]
+    if {"role": "desk", "grid": "xijin"} in p["roles"]
+)
 REPORTER = 630_000_001
 LONG_PAYLOAD = '/find_service{"service_type": "toilet", "landmark": "west_entrance", "note": "a long one"}'
 

@@ -1,6 +1,8 @@
 """Free text, shared locations and photos from tourists and residents: through the pipeline, then rendered.
 
-A text or photo from a volunteer who pressed Resolve is the note that resolves that ticket instead.
+A text or photo from a volunteer who pressed Resolve is the note that resolves that ticket instead; a message
+after Reply / Ask / Message (or a reply to a message about an open ticket) goes on that ticket
+(handlers/thread.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from bot.replies import Turn
 from bot.telegram.context import assistant, chat_user
 from bot.telegram.handlers.announce import announce_text
 from bot.telegram.handlers.staff import resolve_with_note
+from bot.telegram.handlers.thread import take_message
 from bot.telegram.render import send_turn
 
 
@@ -26,7 +29,11 @@ async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, turn: Turn)
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     assert message is not None and message.text is not None
-    if await resolve_with_note(update, context) or await announce_text(update, context):
+    if (
+        await resolve_with_note(update, context)
+        or await take_message(update, context)
+        or await announce_text(update, context)
+    ):
         return
     turn = await assistant(context).handle(chat_user(update), message.text, message_id=message.message_id)
     await _reply(update, context, turn)
@@ -35,6 +42,8 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     assert message is not None and message.location is not None
+    if await take_message(update, context):
+        return
     where = (message.location.latitude, message.location.longitude)
     turn = await assistant(context).handle(
         chat_user(update), None, location=where, message_id=message.message_id
@@ -46,7 +55,7 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A photo (the largest size) reaches the report form; its caption is the message text."""
     message = update.effective_message
     assert message is not None and message.photo
-    if await resolve_with_note(update, context):
+    if await resolve_with_note(update, context) or await take_message(update, context):
         return
     turn = await assistant(context).handle(
         chat_user(update), message.caption, photos=(message.photo[-1].file_id,), message_id=message.message_id

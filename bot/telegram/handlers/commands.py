@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 from bot.offload import run_sync
 from bot.replies import Venue
 from bot.telegram.context import assistant, chat_user, database, person_of, say
-from bot.telegram.handlers import enrol
+from bot.telegram.handlers import enrol, thread
 from bot.telegram.handlers.chat import _reply
 from bot.telegram.render import remove_keyboard, send_text
 from community.grids.models import Landmark
@@ -136,6 +136,7 @@ async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def mytickets(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _payload(update, context, "/mytickets")
+    await thread.open_tickets(update, context)  # each open report with Reply and Cancel buttons
 
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

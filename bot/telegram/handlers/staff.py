@@ -12,11 +12,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.offload import run_sync
 from bot.telegram.context import assistant, chat_user, database, person_of, say
+from bot.telegram.handlers import thread
 from bot.telegram.jobs import deliver
 from bot.telegram.render import send_text
 from community.conversations import service as conversations
@@ -26,6 +27,7 @@ from community.tickets import notify
 from community.tickets.errors import TicketError
 from community.tickets.queries import tasks_for_staff
 from community.tickets.service import accept, decline, escalate, resolve, set_duty
+from community.tickets.story import story
 
 
 async def _deny(update: Update, context: ContextTypes.DEFAULT_TYPE, language: str) -> None:
@@ -60,9 +62,7 @@ class _Done:
     failed: bool = False
 
 
-def _step(
-    context: ContextTypes.DEFAULT_TYPE, update: Update, press: notify.Callback, language: str
-) -> _Done:
+def _step(context: ContextTypes.DEFAULT_TYPE, update: Update, press: notify.Callback, language: str) -> _Done:
     steps = {
         "acc": (accept, "staff.accepted"),
         "dec": (decline, "staff.declined"),
@@ -134,15 +134,21 @@ async def start_resolve(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await _deny(update, context, language)
         return
     await query.answer()
-    assert update.effective_chat is not None
-    await send_text(context.bot, update.effective_chat.id, say("staff.ask_note", language))
+    assert update.effective_chat is not None and press is not None
+    # Or one tap: the category's canned resolution notes, which each reporter reads in their own language.
+    notes = await run_sync(thread.resolution_keyboard, context, press.ticket_id, press.version, language)
+    await send_text(context.bot, update.effective_chat.id, say("staff.ask_note", language), _keyboard(notes))
 
 
 def _resolve_pending(
-    context: ContextTypes.DEFAULT_TYPE, update: Update, note: str, photos: tuple[str, ...]
-) -> str | None:
-    """Resolves the ticket the sender pressed Resolve on, with this note; the answer to send, or None when
-    no Resolve is pending (the message is then an ordinary one)."""
+    context: ContextTypes.DEFAULT_TYPE,
+    update: Update,
+    note: str,
+    photos: tuple[str, ...],
+    words: dict[str, Any] | None = None,
+) -> tuple[str, bool] | None:
+    """Resolves the ticket the sender pressed Resolve on, with this note; the answer to send and whether it
+    resolved, or None when no Resolve is pending (the message is then an ordinary one)."""
     user = chat_user(update)
     now = utcnow()
     with database(context).session() as session:
@@ -164,14 +170,29 @@ def _resolve_pending(
                 note=note,
                 photo_file_ids=photos,
                 now=now,
+                words=words,
             )
-            return say("staff.resolved", language, ref=ticket.ref)
+            return say("staff.resolved", language, ref=ticket.ref), True
     except TicketError as exc:
         if getattr(exc, "field", None) != "note":
             # Stale or no longer possible: nothing to wait for. A missing note is asked for again.
             with database(context).session() as session:
                 conversations.forget(session, "resolve_note", user.key)
-        return exc.localized(language)
+        return exc.localized(language), False
+
+
+def _keyboard(rows: list[list[dict[str, str]]] | None) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row] for row in rows]
+    )
+
+
+def _pending_resolve(context: ContextTypes.DEFAULT_TYPE, update: Update) -> dict[str, Any] | None:
+    with database(context).session() as session:
+        pending = conversations.get(session, "resolve_note", chat_user(update).key, utcnow())
+    return dict(pending) if pending is not None else None
 
 
 async def resolve_with_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -181,10 +202,19 @@ async def resolve_with_note(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     assert message is not None and update.effective_chat is not None
     note = (message.text or message.caption or "").strip()
     photos = (message.photo[-1].file_id,) if message.photo else ()
-    answer = await run_sync(_resolve_pending, context, update, note, photos)
-    if answer is None:
+    pending = await run_sync(_pending_resolve, context, update)
+    if pending is None:
         return False
-    await send_text(context.bot, update.effective_chat.id, answer)
+    # The note in the reporters' languages, translated before the resolution's transaction.
+    words = await thread.resolution_words(context, update, int(pending["ticket_id"]), note)
+    done = await run_sync(_resolve_pending, context, update, note, photos, words)
+    if done is None:
+        return False
+    answer, resolved = done
+    # A typed note may be kept as a note for the category, one tap from then on.
+    _, language = await run_sync(person_of, context, update)
+    buttons = thread.save_button(int(pending["ticket_id"]), "resolution", language) if resolved else None
+    await send_text(context.bot, update.effective_chat.id, answer, _keyboard(buttons))
     return True
 
 
@@ -198,6 +228,7 @@ def _task_cards(context: ContextTypes.DEFAULT_TYPE, actor: Person) -> list[dict[
                 me,
                 "ticket.headline.task",
                 buttons=notify.buttons_for_state(ticket),
+                story=story(session, ticket, me),
             )
             for ticket in tasks_for_staff(session, me)
         ]
