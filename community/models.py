@@ -11,6 +11,7 @@ from community.servicemap.models import ServicePoint
 from community.tickets.models import (
     Assignment,
     EscalationLevel,
+    ExtensionRequest,
     Follower,
     IssueCategory,
     Rating,
@@ -25,6 +26,7 @@ __all__ = [
     "Base",
     "ConversationState",
     "EscalationLevel",
+    "ExtensionRequest",
     "FaqEntry",
     "Follower",
     "Grid",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from community.grids.service import locate
 from community.people.models import Person
-from community.tickets import policy
+from community.tickets import clock, policy
 from community.tickets.errors import InvalidInput
 from community.tickets.fanout import announce, staff_audience
 from community.tickets.models import Rating, Ticket, Urgency
@@ -43,7 +43,7 @@ def _reopen(
     rating: str | None,
 ) -> None:
     category = category_of(session, ticket)
-    due = now + accept_sla(category)
+    due = clock.deadline(ticket, category, now, accept_sla(category))
     data: dict[str, Any] = {"due_at": due.isoformat()}
     if rating:
         data["rating"] = rating
