@@ -146,7 +146,12 @@ class Assistant:
     async def cancel(self, user: ChatUser) -> None:
         """Ends a report in progress (Rasa's /restart) and forgets pending requests (a location request, a
         report for the desk, a volunteer's Resolve); the location stays."""
-        pending = {"location_reply": None, "native_report": None, "resolve_note": None}
+        pending = {
+            "location_reply": None,
+            "native_report": None,
+            "resolve_note": None,
+            "extension_reason": None,
+        }
         await run_sync(self._change_state, user, pending)
         try:
             await self.rasa.send(user.key, "/restart", {"channel": user.channel, "user": {"key": user.key}})

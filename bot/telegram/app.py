@@ -20,7 +20,7 @@ from telegram.request import BaseRequest
 from bot.pipeline import Assistant
 from bot.telegram import dedupe, heartbeat, jobs, menus
 from bot.telegram.context import private_chats_only
-from bot.telegram.handlers import buttons, chat, commands, errors, rating, staff
+from bot.telegram.handlers import buttons, chat, commands, errors, extension, rating, staff
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
 from bot.telegram.ratelimit import ChatRateLimiter
 from bot.telegram.render import PayloadStore
@@ -92,6 +92,7 @@ def add_handlers(application: Application) -> None:
 
     application.add_handler(CallbackQueryHandler(staff.on_task_button, pattern=r"^tk:(acc|dec|esc):"))
     application.add_handler(CallbackQueryHandler(rating.on_rating, pattern=r"^rt:"))
+    application.add_handler(CallbackQueryHandler(extension.on_extension_button, pattern=r"^xt:"))
     application.add_handler(CallbackQueryHandler(buttons.on_payload_button, pattern=r"^[rk]:"))
 
     application.add_handler(MessageHandler(filters.LOCATION, chat.on_location))

@@ -21,6 +21,7 @@ TTL: Final[Mapping[str, timedelta]] = {
     "native_report": timedelta(hours=1),  # a report for the desk was asked for while Rasa was down
     "restart_rasa": timedelta(hours=2),  # Rasa's session expiry: after it Rasa's stale form is gone anyway
     "resolve_note": timedelta(hours=1),  # a volunteer pressed Resolve and the bot waits for the note
+    "extension_reason": timedelta(hours=1),  # a holder asked for more time and the bot waits for the reason
     "payload": timedelta(days=7),  # the Rasa payload behind a long button's short key
 }
 

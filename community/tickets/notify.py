@@ -122,6 +122,10 @@ def staff_buttons(ticket: Ticket, language: str, mode: str | None) -> list[list[
         row = [_button(t("ticket.button.resolve", language), staff_callback("res", ticket.id, v))]
         if ticket.escalation_level < EscalationLevel.TOP:
             row.append(_button(t("ticket.button.escalate", language), staff_callback("esc", ticket.id, v)))
+        if ticket.due_at is not None:
+            from community.tickets.clock_notices import extend_button  # it builds on this module
+
+            return [row, [extend_button(ticket, language)]]
         return [row]
     return None
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from community.grids.service import locate
 from community.people.models import Person
-from community.tickets import clock, policy
+from community.tickets import clock, clock_notices, policy
 from community.tickets.errors import InvalidInput
 from community.tickets.fanout import announce, staff_audience
 from community.tickets.models import Rating, Ticket, Urgency
@@ -63,6 +63,7 @@ def _reopen(
     if owner is not None:
         assign(session, ticket, owner, ticket.escalation_level, now)
     announce(session, ticket, Step.REOPEN, now=now, actor=actor, reason=reason)
+    clock_notices.tell_reporter(session, ticket, now, "reopen")
 
 
 def reopen(

@@ -27,6 +27,7 @@ class Step(StrEnum):
     RATE = "rate"  # a score 1–5 after resolution closes the ticket
     CANCEL = "cancel"
     LOCATE = "locate"  # the reporter adds where it is (a location shared after an emergency alert)
+    EXTEND = "extend"  # an extension (延期) approved by the level above moves the resolve deadline
 
 
 # Waiting for someone to press Accept: the accept SLA runs.
@@ -56,6 +57,7 @@ TRANSITIONS: MappingProxyType[Step, MappingProxyType[str, str]] = MappingProxyTy
             Step.RATE: {S.RESOLVED: S.CLOSED},
             Step.CANCEL: {s: S.CANCELLED for s in (S.NEW, S.DISPATCHED, S.ACCEPTED, S.REOPENED)},
             Step.LOCATE: {S.NEW: S.NEW, **_SAME_OPEN},
+            Step.EXTEND: {S.ACCEPTED: S.ACCEPTED},
         }.items()
     }
 )
@@ -74,6 +76,7 @@ EVENT_KIND: MappingProxyType[Step, str] = MappingProxyType(
         Step.RATE: "rated",
         Step.CANCEL: "cancelled",
         Step.LOCATE: "located",
+        Step.EXTEND: "extended",
     }
 )
 CREATED = "created"

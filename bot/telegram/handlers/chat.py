@@ -10,6 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.replies import Turn
 from bot.telegram.context import assistant, chat_user
+from bot.telegram.handlers.extension import reason_for_extension
 from bot.telegram.handlers.staff import resolve_with_note
 from bot.telegram.render import send_turn
 
@@ -26,6 +27,8 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     assert message is not None and message.text is not None
     if await resolve_with_note(update, context):
+        return
+    if await reason_for_extension(update, context):
         return
     turn = await assistant(context).handle(chat_user(update), message.text, message_id=message.message_id)
     await _reply(update, context, turn)

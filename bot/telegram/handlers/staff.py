@@ -64,9 +64,7 @@ class _Done:
     failed: bool = False
 
 
-def _step(
-    context: ContextTypes.DEFAULT_TYPE, update: Update, press: notify.Callback, language: str
-) -> _Done:
+def _step(context: ContextTypes.DEFAULT_TYPE, update: Update, press: notify.Callback, language: str) -> _Done:
     steps = {
         "acc": (accept, "staff.accepted"),
         "dec": (decline, "staff.declined"),
