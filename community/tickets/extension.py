@@ -156,6 +156,14 @@ def decide_extension(
     assert requester is not None
     if not policy.may_decide_extension(session, ticket, actor, requester):
         raise NotAllowed(ticket.ref, Step.EXTEND.value, actor.id)
+    if request.status != PENDING:
+        raise ExtensionDecided(ticket.ref)
+    holder = session.get(Person, ticket.owner_id) if ticket.owner_id else None
+    moot = ticket.state != TicketState.ACCEPTED or ticket.due_at != request.due_at or holder is None
+    if approve and moot:
+        # Resolved, handed on or re-deadlined since the request. Checked before anything is written: a failed
+        # decision leaves nothing behind, even if the caller catches the error and commits.
+        raise ExtensionOutOfDate(ticket.ref)
     won = session.execute(
         update(ExtensionRequest)
         .where(ExtensionRequest.id == request.id, ExtensionRequest.status == PENDING)
@@ -165,16 +173,13 @@ def decide_extension(
     if won.rowcount != 1:
         raise ExtensionDecided(ticket.ref)
     session.refresh(request)
-    holder = session.get(Person, ticket.owner_id) if ticket.owner_id else None
     if not approve:
         _note(session, ticket, REFUSED_EVENT, actor, channel, now, request_id=request.id)
         if holder is not None and ticket.due_at is not None:
             payload = clock_notices.refused(ticket, holder, actor)
             enqueue(session, holder, "clock.extension_refused", payload, ticket_id=ticket.id, now=now)
         return request, ticket
-    if ticket.state != TicketState.ACCEPTED or ticket.due_at != request.due_at or holder is None:
-        # Resolved, handed on or re-deadlined since the request: the request is moot (the caller rolls back).
-        raise ExtensionOutOfDate(ticket.ref)
+    assert holder is not None and ticket.due_at is not None
     new_due = clock.extension_due(request.due_at, request.working_days)
     change(
         session,
