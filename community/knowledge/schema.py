@@ -630,6 +630,14 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
                         f"no on-duty volunteer in grid {grid.id!r} has skill {category.skill!r} (roster.yml)",
                     )
 
+    # The working-hours calendar is checked with the rest: a bad one fails the load, not the first deadline.
+    from community.knowledge.calendar import load_calendar  # it builds on this module
+
+    try:
+        load_calendar(directory)
+    except KnowledgeError as exc:
+        c.problems += exc.problems
+
     if c.problems or community is None:
         if community is None and not c.problems:
             c.add("grids", None, "community", "missing")

@@ -271,3 +271,11 @@ def test_the_three_rates_count_against_working_hour_deadlines(db: Database, worl
     assert metrics.response_rate == 0.5
     assert metrics.resolution_rate == 0.5
     assert metrics.satisfaction_rate == 1.0
+
+
+def test_loading_the_knowledge_rejects_a_bad_calendar_with_the_rest(tmp_path: Path) -> None:
+    directory = copy_knowledge(tmp_path)
+    edit_yaml(directory, "calendar.yml", lambda d: d["working_hours"].update(sat="closed"))
+    with pytest.raises(KnowledgeError) as error:
+        load_knowledge(directory)
+    assert "knowledge/calendar.yml: field 'working_hours.sat'" in str(error.value)
