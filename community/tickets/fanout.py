@@ -251,7 +251,9 @@ def staff_audience(session: Session, ticket: Ticket) -> list[Person]:
     )
 
 
-def _audience(change: Change, to: To, staff: list[Person] | None, team: list[Person]) -> list[Person | None]:
+def _audience(
+    change: Change, to: To, staff: list[Person] | None, team: list[Person]
+) -> list[Person | None]:
     session, ticket = change.session, change.ticket
     if to is To.OWNER:
         return [session.get(Person, ticket.owner_id) if ticket.owner_id else None]

@@ -157,7 +157,7 @@ class Rating(Base):
 
 
 class ExtensionRequest(Base):
-    """A holder's request for more time (延期), decided once by someone a level above (clock_steps.py)."""
+    """A holder's request for more time (延期), decided once by someone a level above (extension.py)."""
 
     __tablename__ = "ticket_extension_requests"
 

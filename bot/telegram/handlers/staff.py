@@ -64,7 +64,9 @@ class _Done:
     failed: bool = False
 
 
-def _step(context: ContextTypes.DEFAULT_TYPE, update: Update, press: notify.Callback, language: str) -> _Done:
+def _step(
+    context: ContextTypes.DEFAULT_TYPE, update: Update, press: notify.Callback, language: str
+) -> _Done:
     steps = {
         "acc": (accept, "staff.accepted"),
         "dec": (decline, "staff.declined"),
