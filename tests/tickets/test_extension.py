@@ -182,3 +182,14 @@ def test_a_request_overtaken_by_the_resolution_cannot_be_approved(db: Database, 
     with db.session() as s:
         assert s.get(ExtensionRequest, request_id).status == "pending"  # type: ignore[union-attr]
     assert ticket(db, t.id).due_at is None and "extended" not in [e.kind for e in events(db, t.id)]
+
+
+def test_a_reopened_ticket_tells_the_reporter_the_new_expected_time(db: Database, world: World) -> None:
+    t = accepted_lamp(db, world)
+    with db.session() as s:
+        done = resolve(s, t.id, holder(s, t.id), t.version, note="修好了", now=local(2026, 12, 7, 11, 0))
+        reopened = rate(s, done.id, world.person(s, "alice"), not_fixed=True, now=local(2026, 12, 7, 16, 0))
+        # Waiting for Accept again: 30 working minutes (16:30); then 240 to resolve: 1 h Monday, 3 h Tuesday.
+        assert reopened.due_at == local(2026, 12, 7, 16, 30)
+    told = last_message(db, world.id("alice"), "clock.expected").payload["text"]
+    assert "it is being handled again" in told and "Tue 8 Dec, 11:30" in told
