@@ -152,6 +152,7 @@ class Assistant:
             "resolve_note": None,
             "announce": None,
             "thread_next": None,
+            "extension_reason": None,
         }
         await run_sync(self._change_state, user, pending)
         try:

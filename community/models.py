@@ -14,6 +14,7 @@ from community.tickets.canned import AddedReply
 from community.tickets.models import (
     Assignment,
     EscalationLevel,
+    ExtensionRequest,
     Follower,
     IssueCategory,
     Rating,
@@ -33,6 +34,7 @@ __all__ = [
     "ConversationState",
     "DutyEvent",
     "EscalationLevel",
+    "ExtensionRequest",
     "FaqEntry",
     "Follower",
     "Grid",

@@ -27,6 +27,7 @@ from bot.telegram.handlers import (
     commands,
     enrol,
     errors,
+    extension,
     privacy,
     rating,
     staff,
@@ -131,6 +132,7 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(staff.on_task_button, pattern=r"^tk:(acc|dec|esc):"))
     application.add_handler(CallbackQueryHandler(rating.on_rating, pattern=r"^rt:"))
     application.add_handler(CallbackQueryHandler(thread.on_button, pattern=r"^th:"))  # ticket conversation
+    application.add_handler(CallbackQueryHandler(extension.on_extension_button, pattern=r"^xt:"))
     application.add_handler(CallbackQueryHandler(buttons.on_payload_button, pattern=r"^[rk]:"))
 
     application.add_handler(MessageHandler(filters.LOCATION, chat.on_location))

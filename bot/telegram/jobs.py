@@ -32,6 +32,7 @@ from community.outbox.service import (
 from community.outreach.announce import BROADCAST_KINDS
 from community.retention import apply_retention
 from community.settings import Settings, get_settings
+from community.tickets.clock_sweep import sweep_clock
 from community.tickets.escalation import escalate_overdue
 
 logger = logging.getLogger(__name__)
@@ -369,6 +370,10 @@ async def sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     escalated = await run_sync(escalate_overdue, database, utcnow())
     if escalated:
         logger.info("escalated %d overdue tickets", len(escalated))
+    # After escalation, so that a deadline just missed gets its new warning time before the clock looks.
+    clocked = await run_sync(sweep_clock, database, utcnow())
+    if any(clocked.values()):
+        logger.info("clock: %s", {kind: len(ids) for kind, ids in clocked.items()})
 
 
 async def prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -22,6 +22,7 @@ TTL: Final[Mapping[str, timedelta]] = {
     "restart_rasa": timedelta(hours=2),  # Rasa's session expiry: after it Rasa's stale form is gone anyway
     "resolve_note": timedelta(hours=1),  # a volunteer pressed Resolve and the bot waits for the note
     "thread_next": timedelta(hours=1),  # the next message is for a ticket (Reply / Ask / Message pressed)
+    "extension_reason": timedelta(hours=1),  # a holder asked for more time and the bot waits for the reason
     "payload": timedelta(days=7),  # the Rasa payload behind a long button's short key
     "announce": timedelta(hours=1),  # the desk is writing an announcement (its text or a translation)
 }

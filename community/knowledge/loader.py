@@ -178,6 +178,7 @@ def _category_rows(kb: KnowledgeBase) -> dict[str, dict[str, Any]]:
             "emergency": c.emergency,
             "accept_sla_minutes": c.accept_sla_minutes,
             "resolve_sla_minutes": c.resolve_sla_minutes,
+            "sla_clock": c.sla_clock,
         }
         for c in kb.categories
     }

@@ -52,6 +52,7 @@ ServiceType = Literal[
 ]
 SERVICE_TYPES: tuple[str, ...] = get_args(ServiceType)
 Urgency = Literal["normal", "urgent", "emergency"]
+SlaClock = Literal["around_the_clock", "working_hours"]
 RoleName = Literal["volunteer", "grid_member", "committee_member", "desk"]
 
 # Ids are stable keys in the database (tickets refer to them): lower-case, no spaces, within column sizes.
@@ -164,6 +165,8 @@ class CategoryEntry(_Strict):
     emergency: bool
     accept_sla_minutes: int = Field(gt=0)
     resolve_sla_minutes: int = Field(gt=0)
+    # around_the_clock (24×7) or working_hours (knowledge/calendar.yml); community/tickets/clock.py.
+    sla_clock: SlaClock
 
 
 class FaqEntryModel(_Strict):
@@ -549,6 +552,9 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
     for category in categories:
         if category.emergency != (category.urgency == "emergency"):
             c.add("categories", category.id, "emergency", "must be true exactly when urgency is 'emergency'")
+        if category.urgency != "normal" and category.sla_clock != "around_the_clock":
+            message = f"must be around_the_clock for {category.urgency!r}"
+            c.add("categories", category.id, "sla_clock", message)
         if category.accept_sla_minutes > category.resolve_sla_minutes:
             c.add("categories", category.id, "accept_sla_minutes", "is longer than resolve_sla_minutes")
 
@@ -624,6 +630,14 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
                         "skill",
                         f"no on-duty volunteer in grid {grid.id!r} has skill {category.skill!r} (roster.yml)",
                     )
+
+    # The working-hours calendar is checked with the rest: a bad one fails the load, not the first deadline.
+    from community.knowledge.calendar import load_calendar  # it builds on this module
+
+    try:
+        load_calendar(directory)
+    except KnowledgeError as exc:
+        c.problems += exc.problems
 
     if c.problems or community is None:
         if community is None and not c.problems:

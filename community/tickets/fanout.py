@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from community.people.models import Person
-from community.tickets import notify, thread_notify
+from community.tickets import clock_notices, notify, thread_notify
 from community.tickets.models import Assignment, Follower, Ticket
 from community.tickets.names import name_for_reporters
 from community.tickets.policy import visible_contact
@@ -95,7 +95,8 @@ def _routed_card(c: Change, p: Person) -> dict[str, Any]:
 def _accepted_for_reporters(c: Change, p: Person) -> dict[str, Any]:
     assert c.actor is not None
     name = name_for_reporters(c.actor, p.preferred_language)
-    return notify.reporter_update(c.view, p, "ticket.reporter.accepted", name=name)
+    payload = notify.reporter_update(c.view, p, "ticket.reporter.accepted", name=name)
+    return clock_notices.with_expected(c.session, c.ticket, p, payload)  # "expected by Tue 10:00"
 
 
 def _escalated_for_staff(c: Change, p: Person) -> dict[str, Any]:

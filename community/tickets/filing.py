@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from community.grids.geo import haversine_m
 from community.grids.service import cached_get
 from community.people.models import Person
-from community.tickets import notify, routing
+from community.tickets import clock, notify, routing
 from community.tickets.fanout import UNROUTED, announce
 from community.tickets.models import EscalationLevel, IssueCategory, Ticket, TicketEvent, TicketState, Urgency
 from community.tickets.states import CREATED, OPEN, Step
@@ -298,7 +298,7 @@ def dispatch(
             )
         return False
     owner = decision.person
-    due = now + accept_sla(category)
+    due = clock.deadline(ticket, category, now, accept_sla(category))
     data: dict[str, Any] = {
         "routing": decision.data(),
         "due_at": due.isoformat(),

@@ -51,6 +51,10 @@ class IssueCategory(Base):
     emergency: Mapped[bool] = mapped_column(Boolean, default=False)
     accept_sla_minutes: Mapped[int] = mapped_column(Integer)
     resolve_sla_minutes: Mapped[int] = mapped_column(Integer)
+    # "around_the_clock" (24×7) or "working_hours" (knowledge/calendar.yml): community/tickets/clock.py.
+    sla_clock: Mapped[str] = mapped_column(
+        String(20), default="around_the_clock", server_default="around_the_clock"
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     content_hash: Mapped[str] = mapped_column(String(64), default="")
 
@@ -92,6 +96,10 @@ class Ticket(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # Lease taken by an escalation sweeper (SQLite has no SKIP LOCKED).
     sweep_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the holder is warned of `due_at` (cleared once warned: one warning per deadline), and when the
+    # reporter of a long-open ticket next hears "still on it" (community/tickets/clock.py).
+    warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    nudge_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class TicketEvent(Base):
@@ -147,3 +155,21 @@ class Rating(Base):
     score: Mapped[int | None] = mapped_column(Integer)  # 1..5, None when "not fixed"
     not_fixed: Mapped[bool] = mapped_column(Boolean, default=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExtensionRequest(Base):
+    """A holder's request for more time (延期), decided once by someone a level above (extension.py)."""
+
+    __tablename__ = "ticket_extension_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    requested_by: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    working_days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    # The deadline the request is about: a request for a deadline that has moved since is out of date.
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | approved | refused
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

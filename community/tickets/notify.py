@@ -124,7 +124,12 @@ def staff_buttons(ticket: Ticket, language: str, mode: str | None) -> list[list[
         row = [_button(t("ticket.button.resolve", language), staff_callback("res", ticket.id, v))]
         if ticket.escalation_level < EscalationLevel.TOP and ticket.state != TicketState.WAITING:
             row.append(_button(t("ticket.button.escalate", language), staff_callback("esc", ticket.id, v)))
-        return [row, staff_row(ticket, language)]
+        rows = [row, staff_row(ticket, language)]
+        if ticket.due_at is not None and ticket.state != TicketState.WAITING:
+            from community.tickets.clock_notices import extend_button  # it builds on this module
+
+            rows.append([extend_button(ticket, language)])
+        return rows
     return None
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from community.people.models import Person, Role
+from community.people.models import Person, PersonRole, Role
 from community.tickets.errors import NotAllowed
 from community.tickets.models import Assignment, EscalationLevel, Follower, Ticket
 from community.tickets.states import Step
@@ -188,6 +188,44 @@ def actor_role(ticket: Ticket, person: Person | None) -> str:
         if any(r == role.value for r, _ in roles):
             return role.value
     return next(iter(sorted(r for r, _ in roles)), "resident")
+
+
+# --- extensions (延期): the holder asks, the level above decides (community/tickets/extension.py) ---------
+
+
+def may_request_extension(session: Session, ticket: Ticket, person: Person) -> bool:
+    return is_owner(person, ticket) and not is_reporter(person, ticket)
+
+
+def may_decide_extension(session: Session, ticket: Ticket, person: Person, requester: Person) -> bool:
+    """Someone a level above the requester on this ticket (another committee member at the top); never the
+    requester, never the reporter."""
+    if person.id == requester.id or is_reporter(person, ticket):
+        return False
+    above = min(level_of(requester, ticket) + 1, EscalationLevel.TOP)
+    return level_of(person, ticket) >= above
+
+
+def extension_deciders(session: Session, ticket: Ticket, requester: Person) -> list[Person]:
+    """Who is asked: the ticket's grid members above a volunteer, else (or above a grid member) the
+    committee members; the requester is never asked."""
+    above = min(level_of(requester, ticket) + 1, EscalationLevel.TOP)
+    wanted = []
+    if above <= EscalationLevel.GRID_MEMBER and ticket.grid_code is not None:
+        wanted.append(
+            (PersonRole.role == Role.GRID_MEMBER.value) & (PersonRole.grid_code == ticket.grid_code)
+        )
+    for condition in [*wanted, PersonRole.role == Role.COMMITTEE_MEMBER.value]:
+        query = (
+            select(Person)
+            .join(PersonRole, PersonRole.person_id == Person.id)
+            .where(condition, Person.id != requester.id, Person.id != ticket.reporter_id)
+            .order_by(Person.id)
+        )
+        found = {person.id: person for person in session.scalars(query)}
+        if found:
+            return list(found.values())
+    return []
 
 
 def may_go_on_duty(person: Person) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from community.grids.service import locate
 from community.people.models import Person
-from community.tickets import policy
+from community.tickets import clock, clock_notices, policy
 from community.tickets.errors import InvalidInput
 from community.tickets.fanout import announce, staff_audience
 from community.tickets.models import Rating, Ticket, Urgency
@@ -43,7 +43,7 @@ def _reopen(
     rating: str | None,
 ) -> None:
     category = category_of(session, ticket)
-    due = now + accept_sla(category)
+    due = clock.deadline(ticket, category, now, accept_sla(category))
     data: dict[str, Any] = {"due_at": due.isoformat()}
     if rating:
         data["rating"] = rating
@@ -63,6 +63,7 @@ def _reopen(
     if owner is not None:
         assign(session, ticket, owner, ticket.escalation_level, now)
     announce(session, ticket, Step.REOPEN, now=now, actor=actor, reason=reason)
+    clock_notices.tell_reporter(session, ticket, now, "reopen")
 
 
 def reopen(

@@ -31,6 +31,7 @@ class Step(StrEnum):
     ASK = "ask"  # the holder asks the reporter for details: the ticket waits, its clock paused
     ANSWER = "answer"  # the reporter answers: the ticket resumes, its deadline moved by the time waited
     MESSAGE = "message"  # holder ↔ reporter, the state stays
+    EXTEND = "extend"  # an extension (延期) approved by the level above moves the resolve deadline
 
 
 # Waiting for someone to press Accept: the accept SLA runs.
@@ -64,6 +65,7 @@ TRANSITIONS: MappingProxyType[Step, MappingProxyType[str, str]] = MappingProxyTy
             Step.ASK: {S.ACCEPTED: S.WAITING, S.WAITING: S.WAITING},
             Step.ANSWER: {S.WAITING: S.ACCEPTED},
             Step.MESSAGE: {S.NEW: S.NEW, S.WAITING: S.WAITING, **_SAME_OPEN},
+            Step.EXTEND: {S.ACCEPTED: S.ACCEPTED},
         }.items()
     }
 )
@@ -85,6 +87,7 @@ EVENT_KIND: MappingProxyType[Step, str] = MappingProxyType(
         Step.ASK: "message",
         Step.ANSWER: "message",
         Step.MESSAGE: "message",
+        Step.EXTEND: "extended",
     }
 )
 CREATED = "created"

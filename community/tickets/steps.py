@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from community.people.models import Person
-from community.tickets import policy, routing
+from community.tickets import clock, policy, routing
 from community.tickets.errors import InvalidInput, NoCandidate, NotAllowed
 from community.tickets.fanout import announce, staff_audience
 from community.tickets.models import Assignment, Ticket, TicketEvent, TicketState
@@ -71,7 +71,7 @@ def accept(
     category = category_of(session, ticket)
     level = max(ticket.escalation_level, policy.level_of(actor, ticket))
     previous_owner = ticket.owner_id
-    due = now + resolve_sla(category)
+    due = clock.deadline(ticket, category, now, resolve_sla(category))
     change(
         session,
         ticket,
@@ -118,7 +118,7 @@ def decline(
     if decision.person is None:
         raise NoCandidate(ticket.ref, Step.DECLINE.value)
     owner = decision.person
-    due = now + accept_sla(category)
+    due = clock.deadline(ticket, category, now, accept_sla(category))
     from_level = ticket.escalation_level
     change(
         session,
@@ -218,7 +218,7 @@ def escalate_one_level(
     previous_owner = ticket.owner_id
     from_level = ticket.escalation_level
     missed = ticket.due_at
-    due = now + sla_for_state(category, ticket.state)
+    due = clock.deadline(ticket, category, now, sla_for_state(category, ticket.state))
     change(
         session,
         ticket,
@@ -284,8 +284,10 @@ def remind(
     """A missed deadline with nobody above: remind the owner and set a new deadline."""
     category = category_of(session, ticket)
     missed = ticket.due_at
-    wait = unrouted_retry(session, ticket) if ticket.state == S.NEW else sla_for_state(category, ticket.state)
-    due = now + wait
+    if ticket.state == S.NEW:
+        due = now + unrouted_retry(session, ticket)  # routing is retried around the clock
+    else:
+        due = clock.deadline(ticket, category, now, sla_for_state(category, ticket.state))
     change(
         session,
         ticket,

@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from community.grids.service import cached_get
 from community.people.models import Person
+from community.tickets import clock
 from community.tickets.errors import AlreadyTaken, AlreadyYours, StaleVersion, TicketNotFound
 from community.tickets.models import Assignment, Follower, IssueCategory, Ticket, TicketEvent, TicketState
 from community.tickets.policy import actor_role, require
@@ -128,6 +129,7 @@ def change(
     from_state = ticket.state
     to_state = next_state(step, from_state, ticket.ref)
     changes = {**(values or {}), "state": to_state.value, "version": expected + 1}
+    clock.stamp(session, ticket, step.value, now, changes)  # the warning and "still on it" of a new deadline
     result = session.execute(
         update(Ticket)
         .where(

@@ -39,6 +39,7 @@ from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
 from community.people.models import Person
 from community.people.service import get_or_create_person
 from community.settings import PROJECT_ROOT
+from community.tickets.clock_notices import when
 from community.tickets.escalation import escalate_overdue
 from community.tickets.models import Rating, Ticket, TicketEvent
 from community.tickets.names import name_for_reporters
@@ -355,7 +356,13 @@ async def test_a_resident_reports_a_broken_street_light_and_the_loop_closes(
     told = [plain(x) for x in telegram.texts_to(reporter)]
     # The reporter learns the volunteer's surname with a form of address ("周师傅"), not the full name.
     surname = name_for_reporters(volunteer_person, "zh-Hans")
-    assert told == [plain(t("ticket.reporter.accepted", "zh-Hans", name=surname, ref=filed.ref))]
+    # … and, on the last line, when to expect a fix (the resolve deadline, in working hours for lighting).
+    due = ticket(stack, filed.id).due_at
+    assert due is not None
+    expected = t("clock.reporter.expected", "zh-Hans", when=when(due, "zh-Hans"))
+    assert told == [
+        plain(t("ticket.reporter.accepted", "zh-Hans", name=surname, ref=filed.ref) + "\n" + expected)
+    ]
     assert on_duty["name"] not in told[0]
     # The volunteer's card for the accepted task (Resolve / Escalate) arrives once.
     cards = [c for c in telegram.to(volunteer, "sendMessage") if c.buttons()]

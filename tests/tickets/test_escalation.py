@@ -68,6 +68,7 @@ def test_accepted_but_unresolved_escalates_on_the_resolve_deadline(db: Database,
     assert t.state == TicketState.ACCEPTED and t.escalation_level == 1 and t.due_at == later(246 + 240)
     task = last_message(db, world.id("gm_g1"), "ticket.task")
     assert _callbacks(task.payload)[:2] == [f"tk:res:{t.id}:4", f"tk:esc:{t.id}:4"]
+    assert _callbacks(task.payload)[-1] == f"xt:ask:{t.id}"
     assert _callbacks(last_message(db, world.id("v_m1_a"), "ticket.escalated").payload) == []
 
 

@@ -86,7 +86,7 @@ def test_full_loop(db: Database, world: World) -> None:
     t = ticket(db, t.id)
     assert t.state == TicketState.ACCEPTED and t.version == 3 and t.due_at == later(10 + 240)
     mine = last_message(db, world.id("v_m1_a"), "ticket.accepted")
-    assert _callbacks(mine) == [f"tk:res:{t.id}:3", f"tk:esc:{t.id}:3", *_thread_row(t.id)]
+    assert _callbacks(mine) == [f"tk:res:{t.id}:3", f"tk:esc:{t.id}:3", *_thread_row(t.id), f"xt:ask:{t.id}"]
     told = last_message(db, world.id("alice"), "ticket.accepted")
     assert "Wang from our team has taken your report" in told.payload["text"]  # the surname only
     assert "Fang" not in told.payload["text"]
@@ -313,7 +313,7 @@ def test_manual_escalation_moves_one_level_and_keeps_the_owner_informed(db: Data
     assert t.due_at == later(20 + 240)
     task = last_message(db, world.id("gm_g1"), "ticket.task")
     assert "needs an electrician" in task.payload["text"]
-    assert _callbacks(task) == [f"tk:res:{t.id}:4", f"tk:esc:{t.id}:4", *_thread_row(t.id)]
+    assert _callbacks(task) == [f"tk:res:{t.id}:4", f"tk:esc:{t.id}:4", *_thread_row(t.id), f"xt:ask:{t.id}"]
     with db.session() as s:
         follower = s.query(Follower).filter_by(ticket_id=t.id, person_id=world.id("v_m1_a")).one()
         assert follower.reason == "escalation"

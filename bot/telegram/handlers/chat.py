@@ -13,6 +13,7 @@ from telegram.ext import ContextTypes
 from bot.replies import Turn
 from bot.telegram.context import assistant, chat_user
 from bot.telegram.handlers.announce import announce_text
+from bot.telegram.handlers.extension import reason_for_extension
 from bot.telegram.handlers.staff import resolve_with_note
 from bot.telegram.handlers.thread import take_message
 from bot.telegram.render import send_turn
@@ -34,6 +35,8 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         or await take_message(update, context)
         or await announce_text(update, context)
     ):
+        return
+    if await reason_for_extension(update, context):
         return
     turn = await assistant(context).handle(chat_user(update), message.text, message_id=message.message_id)
     await _reply(update, context, turn)
