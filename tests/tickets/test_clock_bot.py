@@ -71,7 +71,9 @@ async def test_more_time_asked_on_the_card_and_approved_by_the_grid_member(
     await relay_once(application.bot, db)
     # The card of the accepted task (filed and accepted at the same instant here: in either order).
     cards = [[b["callback_data"] for b in c.buttons()] for c in telegram.to(holder_chat, "sendMessage")]
-    assert [f"tk:res:{t.id}:{t.version}", f"tk:esc:{t.id}:{t.version}", f"xt:ask:{t.id}"] in cards
+    accepted_card = [f"tk:res:{t.id}:{t.version}", f"tk:esc:{t.id}:{t.version}"]
+    accepted_card += [f"th:ask:{t.id}", f"th:msg:{t.id}", f"th:cn:{t.id}", f"xt:ask:{t.id}"]
+    assert accepted_card in cards
     expected = when(t.due_at, "en")  # type: ignore[arg-type]
     assert any(f"Expected by {expected}." in c.text for c in telegram.to(reporter_chat, "sendMessage"))
 
