@@ -23,7 +23,7 @@ from community.i18n import CURATED_LANGUAGES
 from community.language.service import get_translator
 from community.language.translate import TranslationUnavailable
 from community.people.models import Person
-from community.tickets import policy
+from community.tickets import clock, policy
 from community.tickets.canned import CannedReply
 from community.tickets.errors import InvalidInput
 from community.tickets.fanout import announce, people, staff_audience
@@ -111,14 +111,21 @@ async def prepare_words(
 # --- the clock: waiting pauses it ---------------------------------------------------------------------
 
 
-def resume_deadline(due_at: datetime | None, waiting_since: datetime, now: datetime) -> datetime | None:
-    """The deadline after a wait: moved on by the time waited.
-
-    The SLA clock (the hotline calendar) may replace this with working-time arithmetic; it is the one place
-    that decides how a wait moves a deadline."""
+def resume_deadline(
+    session: Session, ticket: Ticket, waiting_since: datetime, now: datetime
+) -> datetime | None:
+    """The deadline after a wait: the time that was left when the wait began, counted again from now on the
+    ticket's clock (community/tickets/clock.py). A working-hours ticket asked about on Friday afternoon and
+    answered on Monday keeps the working minutes it had; an around-the-clock one moves by the time waited."""
+    due_at = ticket.due_at
     if due_at is None:
         return None
-    return due_at + max(now - waiting_since, timedelta(0))
+    category = clock.category_of(session, ticket)
+    if clock.around_the_clock(ticket, category):
+        return due_at + max(now - waiting_since, timedelta(0))
+    calendar, zone = clock.community_calendar(), clock.community_zone()
+    left = clock.working_minutes(waiting_since, due_at, calendar, zone)
+    return clock.add_working(now, left, calendar, zone) if left > 0 else max(due_at, now)
 
 
 # --- the steps ------------------------------------------------------------------------------------------
@@ -190,7 +197,7 @@ def write(
     if reporter and ticket.state == S.WAITING:
         step = Step.ANSWER
         since = waiting_since(session, ticket) or now
-        due = resume_deadline(ticket.due_at, since, now)
+        due = resume_deadline(session, ticket, since, now)
         values |= {"due_at": due, "sweep_lease_until": None}
         data |= {"waited_since": since.isoformat(), "due_at": serial(due)}
     change(

@@ -4,9 +4,10 @@ waiting out; the canned replies file is validated."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,7 +20,7 @@ from community.settings import PROJECT_ROOT
 from community.tickets import canned, compute_metrics
 from community.tickets.errors import IllegalTransition, NotAllowed
 from community.tickets.escalation import escalate_overdue
-from community.tickets.models import TicketState
+from community.tickets.models import IssueCategory, Ticket, TicketState
 from community.tickets.notify import load_view, task
 from community.tickets.reporter_steps import cancel, reopen
 from community.tickets.steps import accept, resolve
@@ -73,9 +74,32 @@ def test_asking_pauses_the_clock_and_the_answer_moves_the_deadline_by_the_time_w
     assert answer["translations"] == {"zh-Hans": "门边那盏"}
 
 
-def test_resume_deadline_never_moves_a_deadline_back() -> None:
-    assert resume_deadline(later(60), later(30), later(20)) == later(60)
-    assert resume_deadline(None, later(0), later(20)) is None
+def test_a_working_hours_ticket_keeps_the_working_minutes_it_had_when_the_wait_began(
+    db: Database, world: World
+) -> None:
+    t0 = _accepted(db, world)
+    zone = ZoneInfo("Asia/Shanghai")
+    friday_1630 = datetime(2026, 12, 4, 16, 30, tzinfo=zone)
+    with db.session() as s:
+        ticket_row = s.get(Ticket, t0.id)
+        assert ticket_row is not None and ticket_row.category_code is not None
+        category = s.get(IssueCategory, ticket_row.category_code)
+        assert category is not None
+        ticket_row.urgency, category.sla_clock = "normal", "working_hours"
+        ticket_row.due_at = datetime(2026, 12, 4, 17, 0, tzinfo=zone)  # 30 working minutes left at 16:30
+        monday_0900 = datetime(2026, 12, 7, 9, 0, tzinfo=zone)
+        assert resume_deadline(s, ticket_row, friday_1630, monday_0900) == datetime(
+            2026, 12, 7, 9, 30, tzinfo=zone
+        )
+        # Asked after the deadline had passed: due at once when answered, never moved back.
+        assert resume_deadline(s, ticket_row, datetime(2026, 12, 4, 17, 10, tzinfo=zone), monday_0900) == (
+            monday_0900
+        )
+        category.sla_clock = "around_the_clock"  # the same wait moves it by the whole 64½ hours
+        assert resume_deadline(s, ticket_row, friday_1630, monday_0900) == ticket_row.due_at + timedelta(
+            hours=64, minutes=30
+        )
+        s.rollback()
 
 
 def test_the_reporter_reads_the_question_in_english_and_the_holder_the_answer_in_chinese_with_the_original(
