@@ -1,0 +1,28 @@
+"""The quick model's pipeline (nlu/config.quick.yml) is config.yml's without the DIET and with fewer
+ResponseSelector epochs: every other component configured alike, so Rasa's cache serves the full training
+what the quick one trained, and the emergency net guards the quick model too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from community.settings import PROJECT_ROOT
+
+
+def _config(name: str) -> dict[str, Any]:
+    return yaml.safe_load((PROJECT_ROOT / "nlu" / name).read_text(encoding="utf-8"))
+
+
+def test_the_quick_pipeline_is_the_full_one_without_the_diet_and_with_fewer_epochs() -> None:
+    full, quick = _config("config.yml"), _config("config.quick.yml")
+    without_diet = [c for c in full["pipeline"] if c["name"] != "DIETClassifier"]
+    assert [c["name"] for c in quick["pipeline"]] == [c["name"] for c in without_diet]
+    for mine, theirs in zip(quick["pipeline"], without_diet, strict=True):
+        if mine["name"] == "ResponseSelector":
+            assert mine["epochs"] < theirs["epochs"]
+            mine, theirs = {**mine, "epochs": 0}, {**theirs, "epochs": 0}
+        assert mine == theirs
+    assert quick["policies"] == full["policies"]
+    assert "xijin_nlu.emergency_net.EmergencyNet" in [c["name"] for c in quick["pipeline"]]
