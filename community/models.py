@@ -19,6 +19,7 @@ from community.tickets.models import (
     TicketState,
     Urgency,
 )
+from community.tickets.status_links import TicketStatusToken
 
 __all__ = [
     "Assignment",
@@ -42,6 +43,7 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketState",
+    "TicketStatusToken",
     "TranslationCacheEntry",
     "Urgency",
     "VolunteerProfile",
