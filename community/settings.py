@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     web_public_url: str = "http://127.0.0.1:8080"
+    # Map tiles under the web map, e.g. "https://tile.example.org/{z}/{x}/{y}.png"; empty: no tiles (the
+    # grids, points and labels are drawn from our GeoJSON alone), for where no tile server can be reached.
+    map_tile_url: str = ""
+    map_tile_attribution: str = ""
+    # The bot's @username without the @: the web pages link to it (https://t.me/<name>?start=point_<code>).
+    telegram_bot_username: str = ""
 
     knowledge_dir: Path = PROJECT_ROOT / "knowledge"
     # The community's clock: opening hours, deadlines and times shown to people are in this zone.
