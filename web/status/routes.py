@@ -38,7 +38,10 @@ async def status_page(request: Request, ref: str, t: str | None = None) -> Respo
     language = page_language(request)
     view = await run_sync(_load, request.app.state.database, ref, t, language)
     if view is None:
-        response = render(request, "status/not_found.html", {}, status_code=404, language=language)
+        # Nothing of the request is echoed (its language links keep no path or query): every refusal reads
+        # the same, whatever ref and token were tried.
+        unlinked = {"lang_url": lambda code: f"?lang={code}"}
+        response = render(request, "status/not_found.html", unlinked, status_code=404, language=language)
     else:
         response = render(request, "status/status.html", {"ticket": view}, language=language)
     response.headers.update(PRIVATE_HEADERS)
