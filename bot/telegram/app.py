@@ -59,6 +59,7 @@ def build_application(
     application = builder.build()
     application.bot_data["assistant"] = assistant
     application.bot_data["payloads"] = PayloadStore(assistant.database)
+    application.bot_data["settings"] = settings  # the web's public URL for links (/start point_<code>)
     add_handlers(application)
     if run_jobs and application.job_queue is not None:
         application.job_queue.run_repeating(

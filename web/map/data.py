@@ -16,16 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from community.grids.geo import haversine_m
-from community.i18n import catalogue, pick, t
+from community.i18n import pick, t
 from community.knowledge.schema import SERVICE_TYPES
 from community.servicemap.export import export_geojson
 from community.servicemap.hours import describe, is_open
 from community.servicemap.models import ServicePoint
-from community.servicemap.service import format_distance, type_name, walking_minutes
+from community.servicemap.service import format_distance, service_label, type_name, walking_minutes
 from web.i18n import LANGUAGE_NAMES
 
 # A Telegram deep-link payload: at most 64 characters of A-Z, a-z, 0-9, _ and - (the Bot API's rule).
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# What the bot's /start handler recognises (bot/telegram/handlers/commands.py, POINT_PAYLOAD).
 POINT_PAYLOAD_PREFIX = "point_"
 NEAR_LIMIT_MAX = 10
 
@@ -64,12 +65,6 @@ def make_filters(type_: str | None, open_: str | None, at: str | None) -> Filter
         raise ValueError(f"unknown service type {type_!r}")
     open_only = (open_ or "").strip().lower() in ("1", "true", "on", "yes")
     return Filters(type_, open_only, parse_moment(at) or datetime.now(UTC))
-
-
-def service_label(key: str, language: str) -> str:
-    """A service a point offers (`aed`, `wheelchair_loan`) in words; the key itself when not catalogued."""
-    message = f"web.service.{key}"
-    return t(message, language) if message in catalogue() else key.replace("_", " ")
 
 
 def language_label(code: str) -> str:

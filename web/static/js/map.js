@@ -149,7 +149,7 @@
                 point.distance_text + " · " + near.dataset.walk.replace("{minutes}", point.walk_min)));
               list.appendChild(item);
             });
-            map.setView([lat, lon], Math.max(map.getZoom(), 17));
+            map.setView([lat, lon], Math.max(map.getZoom(), 17), { animate: false });
           });
       }, function () {
         status.textContent = near.dataset.denied;
