@@ -4,10 +4,11 @@ database with the knowledge base loaded (SQLite, then PostgreSQL), and Debian's 
 Fixtures for every web test:
 
 - `web_site` (session, parametrised sqlite/postgresql): a `WebSite` with `.url` (the base URL, no trailing
-  slash), `.settings`, `.database`, `.app`. Each test module's tests run on SQLite, then on PostgreSQL.
-  Override `web_settings_overrides` in a conftest or module to change settings (e.g. a tile URL).
+  slash), `.settings`, `.database`, `.app`, `.backend`. Every test using it runs on SQLite, then on
+  PostgreSQL. `serve_web_site(backend, folder, **settings)` serves one with other settings (see there).
 - `client` : an httpx.Client with `base_url=web_site.url` (no browser: status codes, JSON, headers).
-- `browser` (session): Chromium from /usr/bin/chromium (`CHROMIUM` env to point elsewhere), headless.
+- `browser`: Chromium from /usr/bin/chromium (`CHROMIUM` env to point elsewhere), headless, per test
+  (Playwright's sync API; write browser tests as plain `def` tests, not `async def`).
 - `page`: a new page in a fresh context (phone-sized, English); `open_page(**context_options)` for others,
   e.g. `open_page(locale="ja-JP")` or `open_page(geolocation={...}, permissions=["geolocation"])`.
   After the test every page opened is saved as var/screenshots/<test>[-n].png for a person to look at;
@@ -34,8 +35,10 @@ import uvicorn
 from fastapi import FastAPI
 
 from community.database import Database
+from community.grids.models import Grid
 from community.knowledge.loader import load
 from community.migrate import upgrade
+from community.servicemap.models import ServicePoint
 from community.settings import PROJECT_ROOT, Settings
 from tests.conftest import own_postgres_database
 from web.app import create_app
@@ -44,6 +47,7 @@ SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
 VENDOR = PROJECT_ROOT / "web" / "static" / "vendor"
 TEST_BOT_USERNAME = "XijinTestBot"
 PHONE = {"width": 412, "height": 915}
+HOSTILE = '<script>alert("x")</script>"><img src=x onerror=alert(1)>'
 
 
 def free_port() -> int:
@@ -83,27 +87,26 @@ class _ServerThread:
         self.thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def web_settings_overrides() -> dict[str, Any]:
-    """Settings of the served app beyond the database and its URL; override to change them."""
-    return {}
+@contextlib.contextmanager
+def serve_web_site(backend: str, folder: Path, **overrides: Any) -> Iterator[WebSite]:
+    """`create_app` served on a free port over a new database on `backend` ("sqlite" or "postgresql"),
+    migrated and with the knowledge base loaded; `overrides` are settings (e.g. `rasa_url=...`).
 
+    For a site with other settings, make a session fixture of your own:
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def web_site(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    web_settings_overrides: dict[str, Any],
-) -> Iterator[WebSite]:
+        @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+        def chat_site(request, tmp_path_factory):
+            with serve_web_site(request.param, tmp_path_factory.mktemp("chat"), rasa_url=...) as site:
+                yield site
+    """
     if not (VENDOR / "leaflet" / "leaflet.js").exists():
         pytest.fail(
             "web/static/vendor is missing: scripts/setup.sh installs it (npm ci + scripts/vendor_static.sh)",
             pytrace=False,
         )
-    backend = request.param
     with contextlib.ExitStack() as cleanup:
         if backend == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'xijin.db'}"
+            url = f"sqlite:///{folder / 'xijin.db'}"
         else:
             url = cleanup.enter_context(own_postgres_database())
         upgrade(url)
@@ -121,11 +124,18 @@ def web_site(
             "map_tile_url": "",
             "translation_backend": "null",
         }
-        values.update(web_settings_overrides)
+        values.update(overrides)
         settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
         app = create_app(settings, database)
         cleanup.enter_context(_ServerThread(app, port))
         yield WebSite(base, settings, database, app, backend)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def web_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebSite]:
+    """The site with the default test settings, on SQLite, then on PostgreSQL."""
+    with serve_web_site(request.param, tmp_path_factory.mktemp(f"web-{request.param}")) as site:
+        yield site
 
 
 @pytest.fixture
@@ -141,8 +151,11 @@ def _chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Any]:
+    # Per test, not per session: Playwright's sync API marks an asyncio loop as running in this thread while
+    # it is started, and every async test (pytest-asyncio) after it would fail with "cannot be called from
+    # a running event loop". Starting Chromium takes about a second.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -193,3 +206,29 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def hostile_point(web_site: WebSite) -> Iterator[str]:
+    """A service point whose names try to inject markup (a bad edit of the knowledge base, or a rogue one)."""
+    with web_site.database.session() as session:
+        grid = session.get(Grid, "red_2")
+        assert grid is not None
+        session.add(
+            ServicePoint(
+                code="sp_hostile",
+                type="toilet",
+                names={lang: HOSTILE for lang in ("zh-Hans", "zh-Hant", "en", "ja", "ko")},
+                address={"en": HOSTILE},
+                lat=32.2099,
+                lon=119.4290,
+                opening_hours="24h",
+                services=["toilet", HOSTILE],
+                languages=["en"],
+            )
+        )
+    yield "sp_hostile"
+    with web_site.database.session() as session:
+        point = session.get(ServicePoint, "sp_hostile")
+        if point is not None:
+            session.delete(point)
