@@ -156,11 +156,14 @@ def test_a_web_report_reaches_the_volunteer_in_telegram_and_the_page_follows_it_
     assert "解決済み" in resident.http.get(path + "&lang=ja").text
 
     # The resident's chat page gets the updates, the last with the rating buttons.
-    inbox = resident.http.get("/chat/api/inbox").json()["replies"]
+    # A link on another site cannot take them: the inbox is a POST with the page's CSRF token.
+    assert resident.http.get("/chat/api/inbox").status_code == 405
+    assert resident.http.post("/chat/api/inbox").status_code == 403
+    inbox = resident.post("/chat/api/inbox", {}).json()["replies"]
     assert any(ticket.ref in r["text"] for r in inbox)
     rating = [b for r in inbox for b in r.get("buttons", []) if b["data"] == f"rt:{ticket.id}:5"]
     assert rating, inbox
-    assert resident.http.get("/chat/api/inbox").json()["replies"] == []  # shown once
+    assert resident.post("/chat/api/inbox", {}).json()["replies"] == []  # shown once
 
     # Someone else pressing the rating is told no; the ticket stays resolved.
     intruder = Browser(chat_site.app)

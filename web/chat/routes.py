@@ -191,9 +191,16 @@ def _rate(database: Database, user: ChatUser, press: notify.Callback) -> dict[st
     return _say("rating.thanks", language, score=press.score)
 
 
-@router.get("/chat/api/inbox")
+# The page asks every 4 s; more tabs of one browser ask more often.
+INBOX = Depends(rate_limit("chat-inbox", per_minute=120, burst=30))
+
+
+@router.post("/chat/api/inbox", dependencies=[Depends(require_csrf), INBOX])
 async def chat_inbox(request: Request) -> Any:
-    """The notifications waiting for this browser's person (none for a browser without a valid cookie)."""
+    """The notifications waiting for this browser's person (none for a browser without a valid cookie).
+
+    A POST with the CSRF token, not a GET: taking them marks them delivered, which a link on another site
+    (a top-level navigation carries the cookie) must not do behind the person's back."""
     found = browser_id(request)
     if found is None:
         return {"replies": []}

@@ -165,7 +165,11 @@
 
   function poll() {
     if (document.hidden) return;
-    fetch("/chat/api/inbox", { credentials: "same-origin" })
+    fetch("/chat/api/inbox", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf }
+    })
       .then(function (response) { return response.ok ? response.json() : { replies: [] }; })
       .then(function (answer) { show(answer, "note"); }, function () { /* offline: the next poll retries */ });
   }
