@@ -23,6 +23,7 @@ from community.tickets.models import (
     TicketState,
     Urgency,
 )
+from community.tickets.status_links import TicketStatusToken
 from community.volunteers.models import DutyEvent, PointBonus
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketState",
+    "TicketStatusToken",
     "TranslationCacheEntry",
     "Urgency",
     "VolunteerProfile",
