@@ -5,6 +5,7 @@ from community.database import Base
 from community.grids.models import Grid, GridLevel, Landmark
 from community.knowledge.models import FaqEntry
 from community.language.models import TranslationCacheEntry
+from community.office.models import OfficeLogin, Open311Client
 from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
 from community.servicemap.models import ServicePoint
@@ -31,6 +32,8 @@ __all__ = [
     "GridLevel",
     "IssueCategory",
     "Landmark",
+    "OfficeLogin",
+    "Open311Client",
     "OutboxMessage",
     "OutboxStatus",
     "Person",

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     web_public_url: str = "http://127.0.0.1:8080"
+    # Signs the office dashboard's session cookie (web/office/session.py); random per process when unset.
+    dashboard_session_secret: SecretStr = SecretStr("")
 
     knowledge_dir: Path = PROJECT_ROOT / "knowledge"
     # The community's clock: opening hours, deadlines and times shown to people are in this zone.

@@ -21,6 +21,8 @@ from bot.pipeline import Assistant
 from bot.telegram import dedupe, heartbeat, jobs, menus
 from bot.telegram.context import private_chats_only
 from bot.telegram.handlers import buttons, chat, commands, errors, rating, staff
+from bot.telegram.handlers.dashboard import WEB_PUBLIC_URL
+from bot.telegram.handlers.dashboard import dashboard as dashboard_command
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
 from bot.telegram.ratelimit import ChatRateLimiter
 from bot.telegram.render import PayloadStore
@@ -59,6 +61,7 @@ def build_application(
     application = builder.build()
     application.bot_data["assistant"] = assistant
     application.bot_data["payloads"] = PayloadStore(assistant.database)
+    application.bot_data[WEB_PUBLIC_URL] = settings.web_public_url  # /dashboard's login links
     add_handlers(application)
     if run_jobs and application.job_queue is not None:
         application.job_queue.run_repeating(
@@ -89,6 +92,7 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("tasks", staff.tasks))
     application.add_handler(CommandHandler("duty", staff.duty))
     application.add_handler(CommandHandler("stats", staff.stats))
+    application.add_handler(CommandHandler("dashboard", dashboard_command))
 
     application.add_handler(CallbackQueryHandler(staff.on_task_button, pattern=r"^tk:(acc|dec|esc):"))
     application.add_handler(CallbackQueryHandler(rating.on_rating, pattern=r"^rt:"))

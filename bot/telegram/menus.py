@@ -29,6 +29,7 @@ STAFF = {
     "tasks": {"zh-Hans": "我的任务", "en": "My tasks", "ja": "担当タスク", "ko": "내 업무"},
     "duty": {"zh-Hans": "值班 on/off", "en": "Duty on/off", "ja": "当番 on/off", "ko": "근무 on/off"},
     "stats": {"zh-Hans": "办理统计", "en": "Statistics", "ja": "統計", "ko": "통계"},
+    "dashboard": {"zh-Hans": "办公台登录", "en": "Dashboard login", "ja": "ダッシュボード", "ko": "대시보드"},
 }
 
 

@@ -1,5 +1,262 @@
+"""The office dashboard at /office/: a one-time login link from the bot's /dashboard, then one page with the
+open, overdue and escalated tickets per grid (map and list), the rates and mean times per grid over a chosen
+period (server-drawn SVG charts), the volunteers on duty and a CSV export — each within the viewer's scope
+(community/office/scope.py), read from their roles in the database on every request.
+"""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
-router = APIRouter()
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from community.database import Database, utcnow
+from community.i18n import is_curated, t
+from community.language import normalise_code
+from community.office.board import board, export_csv, metrics_in_scope, visible_grids, volunteers_on_duty
+from community.office.login import login_is_pending, redeem_login
+from community.office.scope import Scope, scope_of
+from community.people.models import Person
+from community.servicemap.export import cjk_font
+from community.servicemap.hours import local_time
+from community.settings import Settings
+from web.office import charts
+from web.office.pages import render
+from web.office.session import COOKIE, SESSION_SECONDS, make_cookie, read_cookie
+
+router = APIRouter(prefix="/office")
+
+PERIODS = (7, 30, 90)
+DEFAULT_DAYS = 30
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _database(request: Request) -> Database:
+    return request.app.state.database
+
+
+def _language(code: str | None) -> str:
+    return code if code and is_curated(code) else "en"
+
+
+def _browser_language(request: Request) -> str:
+    for part in request.headers.get("accept-language", "").split(","):
+        code = part.split(";")[0].strip()
+        if code:
+            normal = normalise_code(code)
+            if is_curated(normal):
+                return normal
+    return "en"
+
+
+def _same_origin(request: Request) -> bool:
+    """A POST from our own pages: its Origin (or Referer) is this host. Forms elsewhere cannot log staff in
+    or out; the session cookie is SameSite=Lax as well."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin:
+        return False
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+@dataclass
+class Viewer:
+    person_id: int
+    name: str
+    language: str
+    scope: Scope
+
+
+@dataclass
+class NotStaff:
+    """A valid session of someone who is not (or no longer) staff."""
+
+    language: str
+
+
+def _viewer(request: Request) -> Viewer | NotStaff | None:
+    """The logged-in staff member; None without a valid session; NotStaff for a resident or tourist."""
+    session_ = read_cookie(_settings(request), request.cookies.get(COOKIE))
+    if session_ is None:
+        return None
+    with _database(request).session() as session:
+        person = session.get(Person, session_.person_id)
+        if person is None:
+            return None
+        language = _language(request.query_params.get("lang") or person.preferred_language)
+        if not person.is_staff:
+            return NotStaff(language)
+        return Viewer(person.id, person.display_name or f"#{person.id}", language, scope_of(session, person))
+
+
+def _refusal(request: Request, viewer: NotStaff | None) -> HTMLResponse:
+    if viewer is None:
+        language = _browser_language(request)
+        return render("office/refused.html", language, status=401, reason=t("office.login_needed", language))
+    language = viewer.language
+    return render("office/refused.html", language, status=403, reason=t("office.staff_only", language))
+
+
+# --- logging in ------------------------------------------------------------------------------------------
+
+
+@router.get("/login/{token}", response_class=HTMLResponse)
+async def login_page(request: Request, token: str) -> HTMLResponse:
+    """A page with a button: a GET never uses the link, so a link preview cannot spend it."""
+
+    def pending() -> bool:
+        with _database(request).session() as session:
+            return login_is_pending(session, token, utcnow())
+
+    language = _language(request.query_params.get("lang") or _browser_language(request))
+    if not await run_in_threadpool(pending):
+        return render("office/refused.html", language, status=410, reason=t("office.link_spent", language))
+    return render("office/login.html", language, token=token)
+
+
+@router.post("/login/{token}")
+async def login(request: Request, token: str) -> Response:
+    language = _language(request.query_params.get("lang") or _browser_language(request))
+    if not _same_origin(request):
+        return render("office/refused.html", language, status=403, reason=t("office.bad_origin", language))
+
+    def redeem() -> int | None:
+        with _database(request).session() as session:
+            person = redeem_login(session, token, utcnow())
+            return person.id if person else None
+
+    person_id = await run_in_threadpool(redeem)
+    if person_id is None:
+        return render("office/refused.html", language, status=410, reason=t("office.link_spent", language))
+    response = RedirectResponse("/office/", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        make_cookie(_settings(request), person_id),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=_settings(request).web_public_url.startswith("https://"),
+        path="/office",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    response = RedirectResponse("/office/", status_code=303)
+    if _same_origin(request):
+        response.delete_cookie(COOKIE, path="/office")
+    return response
+
+
+# --- the dashboard ---------------------------------------------------------------------------------------
+
+
+def _period(request: Request) -> tuple[int, datetime, datetime]:
+    raw = request.query_params.get("days", "")
+    days = int(raw) if raw.isdigit() and int(raw) in PERIODS else DEFAULT_DAYS
+    end = utcnow()
+    return days, end - timedelta(days=days), end
+
+
+def _chart_texts(language: str) -> dict[str, str]:
+    keys = (
+        "response",
+        "resolution",
+        "satisfaction",
+        "rates_title",
+        "accept",
+        "resolve",
+        "times_title",
+        "minutes",
+    )
+    return {k: t(f"office.chart.{k}", language) for k in keys}
+
+
+def _dashboard(request: Request, viewer: Viewer) -> dict[str, Any]:
+    days, start, end = _period(request)
+    language = viewer.language
+    with _database(request).session() as session:
+        now = utcnow()
+        shown = board(session, viewer.scope, now, language)
+        metrics = metrics_in_scope(session, viewer.scope, start, end)
+        volunteers = volunteers_on_duty(session, viewer.scope)
+        # Chart labels: names where a font can draw them, otherwise codes.
+        drawable = language in ("en",) or cjk_font() is not None
+        labels = {
+            g.code: (g.names.get(language) if drawable else None) or g.code
+            for g in visible_grids(session, viewer.scope)
+        }
+    texts = _chart_texts(language)
+    has_rates = bool(metrics.per_grid)
+    geo = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {
+                    "code": g.code,
+                    "name": g.name,
+                    "level": g.level,
+                    "open": g.open,
+                    "overdue": g.overdue,
+                    "escalated": g.escalated,
+                },
+                "geometry": {"type": "Polygon", "coordinates": [g.polygon]},
+            }
+            for g in shown.grids
+            if g.polygon
+        ],
+    }
+    return {
+        "viewer": viewer,
+        "board": shown,
+        "geo": geo,
+        "metrics": metrics,
+        "labels": labels,
+        "rates_svg": charts.rate_chart(metrics, labels, texts, language) if has_rates else "",
+        "times_svg": charts.time_chart(metrics, labels, texts, language) if has_rates else "",
+        "volunteers": volunteers,
+        "days": days,
+        "periods": PERIODS,
+        "start": local_time(start),
+        "end": local_time(end),
+        "pct": lambda r: "—" if r is None else f"{r * 100:.0f}%",
+        "mins": lambda m: "—" if m is None else f"{m:.0f}",
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+async def dashboard(request: Request) -> HTMLResponse:
+    viewer = await run_in_threadpool(_viewer, request)
+    if not isinstance(viewer, Viewer):
+        return _refusal(request, viewer)
+    context = await run_in_threadpool(_dashboard, request, viewer)
+    return render("office/dashboard.html", viewer.language, **context)
+
+
+@router.get("/export.csv")
+async def export(request: Request) -> Response:
+    viewer = await run_in_threadpool(_viewer, request)
+    if not isinstance(viewer, Viewer):
+        return _refusal(request, viewer)
+    days, start, end = _period(request)
+
+    def write() -> str:
+        with _database(request).session() as session:
+            return export_csv(session, viewer.scope, start, end, utcnow())
+
+    body = await run_in_threadpool(write)
+    name = f"xijin-tickets-{local_time(end):%Y%m%d}-{days}d.csv"
+    return Response(
+        "\ufeff" + body,  # a BOM, so that spreadsheet programs read the Chinese as UTF-8
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
