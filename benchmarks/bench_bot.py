@@ -368,6 +368,7 @@ async def measure(args: argparse.Namespace, folder: Path) -> str:
         database_url=url,
         rasa_url=f"http://127.0.0.1:{rasa_port}",
         action_server_port=free_port(),
+        web_port=free_port(),
         translation_backend="null",
     )
     services = Services(settings, log_path=folder / "services.log", rasa_port=rasa_port)

@@ -47,7 +47,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = get_settings()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = Services(settings, rasa_port=int(settings.rasa_url.rsplit(":", 1)[1].split("/")[0]))
-    print(f"starting Rasa and the action server (logs: {services.folder}) …", flush=True)
+    print(f"starting Rasa, the action server and the web front end (logs: {services.folder}) …", flush=True)
     try:
         services.start()
     except ServicesFailed as exc:
@@ -57,6 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         services.stop()
         return 130
     print(f"kept up by supervisord; status: {services.status_command()}", flush=True)
+    print(f"the web pages (service map, chat, office): {services.web_url}/", flush=True)
     try:
         return run_bot(args)
     except KeyboardInterrupt:
@@ -65,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Stop first: printing can fail (a closed pipe after Ctrl-C) and must not keep the servers running.
         services.stop()
         with contextlib.suppress(OSError):
-            print("\nstopped Rasa and the action server", flush=True)
+            print("\nstopped Rasa, the action server and the web front end", flush=True)
 
 
 def export_channel_secret() -> None:

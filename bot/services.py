@@ -1,4 +1,5 @@
-"""The Rasa server and the action server under supervisord (the `supervisor` package), kept alive by it.
+"""The Rasa server, the action server and the web front end (`python -m web`) under supervisord (the
+`supervisor` package), kept alive by it.
 
 Used by `xijin run` and by the integration tests, so both run the servers the same way. How they heal:
 
@@ -11,7 +12,7 @@ Used by `xijin run` and by the integration tests, so both run the servers the sa
   `start_seconds`: Rasa, which loads its model for 30-60 s, is never killed while it is still starting.
 
 The supervisor's config is written at start beside the log; its control socket is a unix socket there (no
-TCP port), and both servers bind 127.0.0.1.
+TCP port); Rasa and the action server bind 127.0.0.1, the web front end WEB_HOST (loopback by default).
 """
 
 from __future__ import annotations
@@ -112,6 +113,13 @@ class Services:
         return f"http://127.0.0.1:{self.settings.action_server_port}"
 
     @property
+    def web_url(self) -> str:
+        """Where the web front end answers on this machine (what `xijin run` prints)."""
+        host = self.settings.web_host
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self.settings.web_port}"
+
+    @property
     def folder(self) -> Path:
         return self.log_path.parent
 
@@ -165,6 +173,15 @@ class Services:
                 health_timeout=5,
                 stop_seconds=5,
             ),
+            Program(
+                name="web",
+                # Host and port come from WEB_HOST and WEB_PORT in the environment (environment() below).
+                command=[PYTHON, "-m", "web"],
+                health_url=f"{self.web_url}/healthz",
+                start_seconds=10,
+                health_timeout=5,
+                stop_seconds=5,
+            ),
         ]
 
     def environment(self) -> dict[str, str]:
@@ -176,6 +193,9 @@ class Services:
             ACTION_SERVER_PORT=str(self.settings.action_server_port),
             ACTION_SERVER_URL=f"{self.action_url}/webhook",
             DATABASE_URL=self.settings.database_url,
+            WEB_HOST=self.settings.web_host,
+            WEB_PORT=str(self.settings.web_port),
+            WEB_PUBLIC_URL=self.settings.web_public_url,
             TRANSLATION_BACKEND=self.settings.translation_backend,
             PYTHONPATH=str(PROJECT_ROOT / "nlu"),
             RASA_TELEMETRY_ENABLED="false",
@@ -283,10 +303,11 @@ class Services:
         self.ready_seconds = time.monotonic() - started
 
     def wait_healthy(self, timeout_seconds: float) -> None:
-        """Until both servers answer their health URLs (Rasa with its model loaded), or ServicesFailed."""
+        """Until every server answers its health URL (Rasa with its model loaded), or ServicesFailed."""
         deadline = time.monotonic() + timeout_seconds
         checks = {
             "action server": (f"{self.action_url}/health", None),
+            "web": (f"{self.web_url}/healthz", None),
             "Rasa": (f"{self.rasa_url}/status", {"token": self.token}),
         }
         pending = dict(checks)

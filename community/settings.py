@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     web_public_url: str = "http://127.0.0.1:8080"
     # Signs the office dashboard's session cookie (web/office/session.py); random per process when unset.
     dashboard_session_secret: SecretStr = SecretStr("")
+    # Map tiles under the web map, e.g. "https://tile.example.org/{z}/{x}/{y}.png"; empty: no tiles (the
+    # grids, points and labels are drawn from our GeoJSON alone), for where no tile server can be reached.
+    map_tile_url: str = ""
+    map_tile_attribution: str = ""
+    # The bot's @username without the @: the web pages link to it (https://t.me/<name>?start=point_<code>).
+    telegram_bot_username: str = ""
 
     knowledge_dir: Path = PROJECT_ROOT / "knowledge"
     # The community's clock: opening hours, deadlines and times shown to people are in this zone.

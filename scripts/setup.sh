@@ -3,6 +3,7 @@
 #   .venv       Python 3.11, the project with its dev extras  (reinstalled only when pyproject.toml changed)
 #   .venv-rasa  Python 3.10, Rasa 3.6.21                      (reinstalled only when nlu/requirements-rasa*.txt changed)
 #   nlu/models  the trained model                             (retrained only when nlu/ changed)
+#   web/static/vendor  Leaflet & co. from npm                  (reinstalled only when web/package-lock.json changed)
 #   the database migrated and the knowledge base loaded.
 # Usage: scripts/setup.sh [--no-train] [--no-data]
 set -euo pipefail
@@ -84,6 +85,16 @@ if [ "$TRAIN" = 1 ]; then
       mkdir -p var; tail -n 40 var/train.log >&2; echo "training failed; the whole log is var/train.log" >&2; exit 1; }
     echo "$want" > nlu/models/.fingerprint
   fi
+fi
+
+# --- the web pages' scripts and styles (npm, pinned by web/package-lock.json, served by us) ----------------
+want=$(stamp web/package-lock.json scripts/vendor_static.sh)
+if [ ! -d web/static/vendor ] || [ "$(cat web/static/vendor/.setup-stamp 2>/dev/null)" != "$want" ]; then
+  command -v npm >/dev/null 2>&1 || { echo "npm is needed for the web pages' scripts (Leaflet): install Node.js and npm (e.g. 'apt install npm')" >&2; exit 1; }
+  say "installing the web pages' scripts and styles (npm ci)"
+  ( cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null )
+  scripts/vendor_static.sh
+  echo "$want" > web/static/vendor/.setup-stamp
 fi
 
 # --- the database and the knowledge base ----------------------------------------------------------------

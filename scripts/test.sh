@@ -14,6 +14,16 @@ if ! command -v docker-compose >/dev/null 2>&1; then
     echo "docker-compose is missing: install Debian's docker-compose package (the compose test fails without it)" >&2
   fi
 fi
+# Debian's Chromium for the browser tests (tests/web/), driven by Playwright through its executable: Playwright's
+# own browser download needs a host that is not reachable everywhere.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing chromium (browser tests)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is missing: install Debian's chromium package (the browser tests fail without it)" >&2
+  fi
+fi
 # CJK font for the map picture's labels.
 if ! fc-list :lang=zh 2>/dev/null | grep -q . && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "==> installing fonts-noto-cjk (map labels)"

@@ -66,7 +66,7 @@ def test_a_misspelt_compose_file_is_rejected(tmp_path: Path, good: str, bad: str
 
 def test_compose_runs_the_services_the_design_names() -> None:
     text = COMPOSE.read_text()
-    for service in ("rasa", "actions", "bot", "postgres", "redis"):
+    for service in ("rasa", "actions", "bot", "postgres", "redis", "web", "proxy"):
         assert re.search(rf"^  {service}:$", text, re.MULTILINE), service
     assert "enable_selective_domain" not in text
 
@@ -82,6 +82,8 @@ PROBES = {
     "rasa": "http://localhost:5005/",
     "actions": "http://localhost:5055/health",
     "bot": "bot.telegram.heartbeat",
+    "web": "http://localhost:8080/healthz",
+    "proxy": "http://127.0.0.1:8080/healthz",
 }
 NO_OPS = ("exit 0", "true", "/bin/true", ":", "NONE")
 
@@ -117,9 +119,27 @@ def _words(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
-def test_only_the_bot_webhook_is_published_and_only_on_loopback() -> None:
+def test_only_the_proxy_is_published_and_only_on_loopback() -> None:
     published = {name: service["ports"] for name, service in services().items() if service.get("ports")}
-    assert published == {"bot": ["127.0.0.1:8443:8443"]}
+    assert published == {"proxy": ["127.0.0.1:8443:8080"]}
+
+
+def test_the_proxy_sends_the_webhook_path_to_the_bot_and_the_rest_to_the_web() -> None:
+    from bot.telegram.app import WEBHOOK_PATH
+
+    proxy = services()["proxy"]
+    [mount] = proxy["volumes"]
+    source, target = mount.split(":")[:2]
+    assert target == "/etc/nginx/conf.d/default.conf"
+    config = (PROJECT_ROOT / source).read_text()
+    locations = dict(
+        re.findall(r"location\s+(=?\s*/\S*)\s*\{[^}]*?proxy_pass\s+([^;]+);", config, re.S)
+    )
+    assert locations == {f"= /{WEBHOOK_PATH}": "http://bot:8443", "/": "http://web:8080"}
+    assert "listen 8080;" in config
+    bot, web = services()["bot"]["environment"], services()["web"]["environment"]
+    assert bot["TELEGRAM_WEBHOOK_LISTEN"] == "0.0.0.0" and web["WEB_HOST"] == "0.0.0.0"
+    assert web["WEB_PORT"] == "8080"
 
 
 def test_rasa_runs_an_image_built_with_what_nlu_needs() -> None:

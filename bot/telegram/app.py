@@ -21,7 +21,6 @@ from bot.pipeline import Assistant
 from bot.telegram import dedupe, heartbeat, jobs, menus
 from bot.telegram.context import private_chats_only
 from bot.telegram.handlers import buttons, chat, commands, errors, rating, staff
-from bot.telegram.handlers.dashboard import WEB_PUBLIC_URL
 from bot.telegram.handlers.dashboard import dashboard as dashboard_command
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
 from bot.telegram.ratelimit import ChatRateLimiter
@@ -61,7 +60,7 @@ def build_application(
     application = builder.build()
     application.bot_data["assistant"] = assistant
     application.bot_data["payloads"] = PayloadStore(assistant.database)
-    application.bot_data[WEB_PUBLIC_URL] = settings.web_public_url  # /dashboard's login links
+    application.bot_data["settings"] = settings  # the web's public URL for links (/start point_<code>)
     add_handlers(application)
     if run_jobs and application.job_queue is not None:
         application.job_queue.run_repeating(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from community.grids.geo import haversine_m
 from community.grids.models import Landmark
-from community.i18n import pick, t
+from community.i18n import catalogue, pick, t
 from community.knowledge.schema import SERVICE_TYPES
 from community.servicemap.hours import describe, is_open
 from community.servicemap.models import ServicePoint
@@ -199,6 +199,12 @@ def format_distance(distance_m: float, language: str) -> str:
 
 def type_name(type_: str, language: str) -> str:
     return t(f"map.type.{type_}", language)
+
+
+def service_label(key: str, language: str) -> str:
+    """A service a point offers (`aed`, `wheelchair_loan`) in words; the key itself when not catalogued."""
+    message = f"web.service.{key}"
+    return t(message, language) if message in catalogue() else key.replace("_", " ")
 
 
 def render_nearby(nearby: list[Nearby], language: str) -> str:

@@ -96,6 +96,7 @@ def _stack(backend: str, folder: Path, cleanup: contextlib.ExitStack) -> Iterato
     settings = Settings(
         database_url=url,
         action_server_port=free_port(),
+        web_port=free_port(),  # the supervised web front end: a port of this session's own
         translation_backend="null",
         telegram_bot_token="123456:TEST-TOKEN",
         telegram_rate_limiter=False,

@@ -3,16 +3,25 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from urllib.parse import quote
+
 from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.offload import run_sync
+from bot.replies import Venue
 from bot.telegram.context import assistant, chat_user, database, person_of, say
 from bot.telegram.handlers.chat import _reply
 from bot.telegram.render import remove_keyboard, send_text
 from community.grids.models import Landmark
-from community.i18n import pick
+from community.i18n import is_curated, pick, t
+from community.servicemap.hours import describe, is_open
 from community.servicemap.models import ServicePoint
+from community.servicemap.service import service_label, type_name
+
+# `/start point_<code>`: the "open in Telegram" link of a service point's web page (web/map/data.py).
+POINT_PAYLOAD = "point_"
 
 
 async def _payload(update: Update, context: ContextTypes.DEFAULT_TYPE, payload: str) -> None:
@@ -24,7 +33,11 @@ async def _payload(update: Update, context: ContextTypes.DEFAULT_TYPE, payload: 
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """`/start sp_love_station` (a QR code at a service point) tells us where the user stands."""
+    """`/start sp_love_station` (a QR code at a service point) tells us where the user stands;
+    `/start point_sp_love_station` (the link on the point's web page) shows that point."""
+    if context.args and context.args[0].startswith(POINT_PAYLOAD):
+        await _point_from_web(update, context, context.args[0].removeprefix(POINT_PAYLOAD))
+        return
     if context.args:
         await _place_from_deep_link(update, context, context.args[0])
     await _payload(update, context, "/greet")
@@ -51,6 +64,57 @@ async def _place_from_deep_link(update: Update, context: ContextTypes.DEFAULT_TY
     chat = update.effective_chat
     assert chat is not None
     await send_text(context.bot, chat.id, say("bot.start_at_point", language, place=name))
+
+
+def _point_card(context: ContextTypes.DEFAULT_TYPE, update: Update, code: str) -> tuple[Venue | None, str]:
+    """The point as a venue and a text with its type, whether it is open, its hours, services and web page;
+    no venue and a polite text when there is no such (active) point."""
+    _, language = person_of(context, update)
+    with database(context).session() as session:
+        point = session.get(ServicePoint, code)
+        if point is None or not point.active:
+            return None, say("web.bot.point_unknown", language)
+        name = pick(point.names, language)
+        lang = language if is_curated(language) else "en"
+        lines = [
+            say(
+                "web.bot.point",
+                language,
+                name=name,
+                type=type_name(point.type, lang),
+                status=say(
+                    "map.open_now" if is_open(point.opening_hours, datetime.now(UTC)) else "map.closed_now",
+                    language,
+                ),
+                hours=describe(point.opening_hours, lang),
+            )
+        ]
+        if point.services:
+            services = t("map.day.sep", lang).join(service_label(s, lang) for s in point.services)
+            lines.append(say("web.bot.point_services", language, services=services))
+        settings = context.application.bot_data.get("settings")
+        if settings is not None and settings.web_public_url:
+            url = f"{settings.web_public_url.rstrip('/')}/map/points/{quote(point.code, safe='')}"
+            lines.append(say("web.bot.point_page", language, url=url))
+        venue = Venue(point.lat, point.lon, name, pick(point.address or {}, language) or name)
+        return venue, "\n".join(lines)
+
+
+async def _point_from_web(update: Update, context: ContextTypes.DEFAULT_TYPE, code: str) -> None:
+    """The point a web page linked to: where it is (a venue) and what it offers. The user need not stand
+    there, so their location is not changed."""
+    venue, text = await run_sync(_point_card, context, update, code)
+    chat = update.effective_chat
+    assert chat is not None
+    if venue is not None:
+        await context.bot.send_venue(
+            chat.id,
+            latitude=venue.latitude,
+            longitude=venue.longitude,
+            title=venue.title[:256],
+            address=venue.address[:256],
+        )
+    await send_text(context.bot, chat.id, text)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

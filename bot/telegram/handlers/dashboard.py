@@ -17,9 +17,6 @@ from community.database import utcnow
 from community.office.login import LOGIN_VALID_FOR, issue_login
 from community.people.models import Person
 
-WEB_PUBLIC_URL = "web_public_url"
-
-
 def _issue(context: ContextTypes.DEFAULT_TYPE, actor: Person) -> str:
     with database(context).session() as session:
         me = session.get(Person, actor.id)
@@ -31,7 +28,7 @@ def _issue(context: ContextTypes.DEFAULT_TYPE, actor: Person) -> str:
 async def dashboard(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Person, language: str) -> None:
     assert update.effective_chat is not None
     token = await run_sync(_issue, context, actor)
-    base = str(context.application.bot_data.get(WEB_PUBLIC_URL, "")).rstrip("/")
+    base = context.application.bot_data["settings"].web_public_url.rstrip("/")
     link = f"{base}/office/login/{token}?lang={language}"
     minutes = int(LOGIN_VALID_FOR.total_seconds() // 60)
     await context.bot.send_message(
