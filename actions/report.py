@@ -25,6 +25,7 @@ from actions.common import (
     category_in_text,
     database,
     fresh_location_of,
+    inline_text,
     label_for,
     landmark_entity,
     landmark_in_text,
@@ -44,9 +45,11 @@ from community.grids.service import locate
 from community.i18n import catalogue, pick
 from community.language.service import to_chinese_for_staff
 from community.people.models import Person
+from community.settings import get_settings
 from community.tickets.filing import MAX_DESCRIPTION_CHARS, file_report
 from community.tickets.models import IssueCategory
 from community.tickets.names import name_for_reporters
+from community.tickets.status_links import status_link
 
 logger = logging.getLogger(__name__)
 
@@ -338,6 +341,8 @@ class ActionSubmitReport(Action):
                 # The name the community lets reporters see (VOLUNTEER_NAME_TO_REPORTERS), not the full one.
                 owner_name = (name_for_reporters(owner, language) if owner else "") or "—"
                 ref = ticket.ref
+                # The reporter's link to the status page (web/status), made with the ticket.
+                link = status_link(session, ticket, get_settings().web_public_url)
             # The reply is translated after the transaction ended: no lock is held across a network call.
             if duplicate_ref is not None:
                 text = await text_for(tracker, "report.duplicate", ref=duplicate_ref)
@@ -345,6 +350,8 @@ class ActionSubmitReport(Action):
                 text = await text_for(
                     tracker, "report.filed", ref=ref, category=category_name, owner=owner_name
                 )
+                # Not translated with the rest: a translation service could change the link.
+                text += "\n" + inline_text(tracker, "webchat.status_link", url=link)
         except Exception:
             logger.exception("report could not be filed")
             await say(dispatcher, tracker, "report.failed")

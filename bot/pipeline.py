@@ -24,7 +24,9 @@ from community.language import detect, normalise_code
 from community.language.service import localise, to_chinese_for_staff, to_english_for_understanding
 from community.people.models import Person
 from community.people.service import get_or_create_person, set_language
+from community.settings import get_settings
 from community.tickets.service import file_report
+from community.tickets.status_links import status_link
 from community.tickets.views import reporter_tickets_text
 
 logger = logging.getLogger(__name__)
@@ -244,8 +246,9 @@ class Assistant:
         description_zh: str | None,
         photos: tuple[str, ...],
         source_key: str | None,
-    ) -> str:
-        """Files the report and ends the pending request in one transaction; the ticket's ref."""
+    ) -> tuple[str, str]:
+        """Files the report and ends the pending request in one transaction; the ticket's ref and the
+        reporter's status-page link."""
         now = utcnow()
         with self.database.session() as session:
             result = file_report(
@@ -265,7 +268,7 @@ class Assistant:
             # Had Rasa's report form begun before Rasa went down, going on with it would file it twice.
             done = {"filed_by": source_key} if source_key is not None else None
             conversations.update(session, user.key, {"native_report": done, "restart_rasa": True}, now)
-            return result.ticket.ref
+            return result.ticket.ref, status_link(session, result.ticket, get_settings().web_public_url)
 
     def _metadata(
         self,
@@ -353,10 +356,13 @@ class Assistant:
         """The report that works without Rasa: the text as it is, routed to the desk for triage."""
         # Staff read Chinese: the same translation the report form makes (None when Chinese or unavailable).
         description_zh = await to_chinese_for_staff(text, language)
-        ref = await run_sync(
+        ref, link = await run_sync(
             self._file, user, language, state.location, text, description_zh, photos, source_key
         )
-        return Turn(replies=[Text(await self._say("human.filed", language, ref=ref))], language=language)
+        filed = await self._say("human.filed", language, ref=ref)
+        # The link is not translated with the rest: a translation service could change it.
+        follow = t("webchat.status_link", language if is_curated(language) else "en", url=link)
+        return Turn(replies=[Text(f"{filed}\n{follow}")], language=language)
 
     def _faq_text(self, topic: str, language: str) -> str | None:
         with self.database.session() as session:

@@ -20,6 +20,7 @@ from community.tickets.models import (
     TicketState,
     Urgency,
 )
+from community.tickets.status_links import TicketStatusToken
 
 __all__ = [
     "Assignment",
@@ -45,6 +46,7 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketState",
+    "TicketStatusToken",
     "TranslationCacheEntry",
     "Urgency",
     "VolunteerProfile",

@@ -106,11 +106,17 @@ def _due(now: datetime) -> list[Any]:
     ]
 
 
+# People of the web chat ("web:<id>"): their notifications wait in the outbox until their chat page fetches
+# them (web/chat/inbox.py); the Telegram relay never takes them.
+WEB_KEY_PREFIX = "web:"
+
+
 def _deliverable_recipient() -> list[Any]:
     # Nobody to send to yet (a roster entry that never wrote to the bot) or blocked: the message waits.
     return [
         Person.blocked_bot.is_(False),
         or_(Person.chat_id.is_not(None), Person.telegram_id.is_not(None)),
+        Person.external_key.not_like(WEB_KEY_PREFIX + "%"),
     ]
 
 
