@@ -68,8 +68,6 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     web_public_url: str = "http://127.0.0.1:8080"
-    # Signs the office dashboard's session cookie (web/office/session.py); random per process when unset.
-    dashboard_session_secret: SecretStr = SecretStr("")
     # Map tiles under the web map, e.g. "https://tile.example.org/{z}/{x}/{y}.png"; empty: no tiles (the
     # grids, points and labels are drawn from our GeoJSON alone), for where no tile server can be reached.
     map_tile_url: str = ""

@@ -4,6 +4,7 @@ filing with and without a key, the spec's errors, and public reads that carry no
 from __future__ import annotations
 
 import json
+import re
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -16,19 +17,12 @@ from community.open311.keys import add_client, revoke_client
 from community.people.models import Person
 from community.tickets.models import Ticket
 from tests.integration.conftest import application_without_rasa
-from tests.web.office_support import RED_POINT, file_chat_report, tourist
+from tests.web.office_data import RED_POINT, file_chat_report, tourist
 from web.open311 import routes
 
-pytest_plugins = ["tests.web.office_support"]  # loaded, settings, client
+pytest_plugins = ["tests.web.office_support"]  # loaded, settings, api
 
 BASE = "/open311/v2"
-
-
-@pytest.fixture(autouse=True)
-def fresh_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test starts with empty rate-limit windows (they live in the process)."""
-    monkeypatch.setattr(routes, "POSTS_PER_KEY", routes.SlidingWindow(limit=120, window_seconds=3600))
-    monkeypatch.setattr(routes, "POSTS_PER_ADDRESS", routes.SlidingWindow(limit=60, window_seconds=3600))
 
 
 @pytest.fixture
@@ -56,8 +50,8 @@ def _error(response, status: int) -> str:  # type: ignore[no-untyped-def]
 # --- services ------------------------------------------------------------------------------------------
 
 
-def test_services_are_our_categories_without_the_emergencies(client: TestClient) -> None:
-    services = client.get(f"{BASE}/services.json").json()
+def test_services_are_our_categories_without_the_emergencies(api: TestClient) -> None:
+    services = api.get(f"{BASE}/services.json").json()
     codes = {s["service_code"] for s in services}
     assert {"lighting", "sanitation", "water_leak", "elderly_help"} <= codes
     assert not codes & {"first_aid", "missing_person", "fire"}
@@ -66,27 +60,31 @@ def test_services_are_our_categories_without_the_emergencies(client: TestClient)
     assert lighting["metadata"] is True and lighting["type"] == "realtime"
 
 
-def test_a_service_definition_lists_the_landmarks_and_an_unknown_code_is_404(client: TestClient) -> None:
-    definition = client.get(f"{BASE}/services/lighting.json").json()
+def test_a_service_definition_lists_the_landmarks_and_an_unknown_code_is_404(api: TestClient) -> None:
+    definition = api.get(f"{BASE}/services/lighting.json").json()
     attribute = definition["attributes"][0]
     assert definition["service_code"] == "lighting"
     assert attribute["code"] == "landmark" and attribute["datatype"] == "singlevaluelist"
     assert len(attribute["values"]) >= 10 and {"key", "name"} == set(attribute["values"][0])
-    assert "nowhere" in _error(client.get(f"{BASE}/services/nowhere.json"), 404)
-    assert "first_aid" in _error(client.get(f"{BASE}/services/first_aid.json"), 404)
+    assert "nowhere" in _error(api.get(f"{BASE}/services/nowhere.json"), 404)
+    assert "first_aid" in _error(api.get(f"{BASE}/services/first_aid.json"), 404)
 
 
 # --- filing --------------------------------------------------------------------------------------------
 
 
 async def test_a_request_with_a_key_is_routed_to_a_volunteer_who_receives_it(
-    client: TestClient, loaded: Database, api_key: str
+    api: TestClient, loaded: Database, api_key: str
 ) -> None:
-    response = client.post(f"{BASE}/requests.json", data=_form(api_key, description="The lantern is dark"))
+    response = api.post(f"{BASE}/requests.json", data=_form(api_key, description="The lantern is dark"))
     assert response.status_code == 201
     [created] = response.json()
     ref = created["service_request_id"]
-    assert f"http://testserver/status/{ref}" in created["service_notice"]
+    # The reporter follows it by the status page link in the notice: it opens, with its token.
+    link = re.search(r"http://testserver(/status/\S+)", created["service_notice"])
+    assert link is not None and f"/status/{ref}?t=" in link.group(1)
+    status_page = api.get(link.group(1))
+    assert status_page.status_code == 200 and ref in status_page.text
     with loaded.session() as session:
         ticket = session.scalar(select(Ticket).where(Ticket.ref == ref))
         assert ticket is not None
@@ -103,10 +101,10 @@ async def test_a_request_with_a_key_is_routed_to_a_volunteer_who_receives_it(
 
 
 def test_a_landmark_instead_of_a_point_is_routed_by_the_landmark(
-    client: TestClient, loaded: Database, api_key: str
+    api: TestClient, loaded: Database, api_key: str
 ) -> None:
     form = {"api_key": api_key, "service_code": "sanitation", "address_id": "west_entrance"}
-    response = client.post(f"{BASE}/requests.json", data=form)
+    response = api.post(f"{BASE}/requests.json", data=form)
     assert response.status_code == 201
     with loaded.session() as session:
         ticket = session.scalar(select(Ticket).where(Ticket.ref == response.json()[0]["service_request_id"]))
@@ -115,42 +113,42 @@ def test_a_landmark_instead_of_a_point_is_routed_by_the_landmark(
 
 
 def test_a_missing_wrong_or_revoked_key_is_403_and_files_nothing(
-    client: TestClient, loaded: Database, api_key: str
+    api: TestClient, loaded: Database, api_key: str
 ) -> None:
-    assert "api_key" in _error(client.post(f"{BASE}/requests.json", data=_form(None)), 403)
-    assert "api_key" in _error(client.post(f"{BASE}/requests.json", data=_form(api_key + "x")), 403)
+    assert "api_key" in _error(api.post(f"{BASE}/requests.json", data=_form(None)), 403)
+    assert "api_key" in _error(api.post(f"{BASE}/requests.json", data=_form(api_key + "x")), 403)
     with loaded.session() as session:
         _c, other = add_client(session, "old partner", utcnow())
         revoke_client(session, _c.id, utcnow())
-    _error(client.post(f"{BASE}/requests.json", data=_form(other)), 403)
+    _error(api.post(f"{BASE}/requests.json", data=_form(other)), 403)
     with loaded.session() as session:
         assert session.scalar(select(Ticket.id)) is None
 
 
 def test_a_bad_category_an_emergency_and_a_point_outside_the_community_are_400(
-    client: TestClient, loaded: Database, api_key: str
+    api: TestClient, loaded: Database, api_key: str
 ) -> None:
     assert "potholes" in _error(
-        client.post(f"{BASE}/requests.json", data=_form(api_key, service_code="potholes")), 400
+        api.post(f"{BASE}/requests.json", data=_form(api_key, service_code="potholes")), 400
     )
     assert "120" in _error(
-        client.post(f"{BASE}/requests.json", data=_form(api_key, service_code="fire")), 400
+        api.post(f"{BASE}/requests.json", data=_form(api_key, service_code="fire")), 400
     )
     # The Bund in Shanghai: far outside Xijin.
     outside = _form(api_key, lat="31.2400", long="121.4900")
-    assert "outside" in _error(client.post(f"{BASE}/requests.json", data=outside), 400)
+    assert "outside" in _error(api.post(f"{BASE}/requests.json", data=outside), 400)
     assert "location" in _error(
-        client.post(f"{BASE}/requests.json", data={"api_key": api_key, "service_code": "lighting"}), 400
+        api.post(f"{BASE}/requests.json", data={"api_key": api_key, "service_code": "lighting"}), 400
     )
-    assert "number" in _error(client.post(f"{BASE}/requests.json", data=_form(api_key, lat="north")), 400)
+    assert "number" in _error(api.post(f"{BASE}/requests.json", data=_form(api_key, lat="north")), 400)
     with loaded.session() as session:
         assert session.scalar(select(Ticket.id)) is None
 
 
-def test_a_ten_megabyte_body_is_413(client: TestClient, loaded: Database, api_key: str) -> None:
+def test_a_ten_megabyte_body_is_413(api: TestClient, loaded: Database, api_key: str) -> None:
     body = f"api_key={api_key}&service_code=lighting&lat=32.21&long=119.43&description=".encode()
     body += b"x" * (10 * 1024 * 1024)
-    response = client.post(
+    response = api.post(
         f"{BASE}/requests.xml", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
     )
     assert response.status_code == 413
@@ -161,17 +159,19 @@ def test_a_ten_megabyte_body_is_413(client: TestClient, loaded: Database, api_ke
 
 
 def test_posts_beyond_the_limit_get_429(
-    client: TestClient, api_key: str, monkeypatch: pytest.MonkeyPatch
+    api: TestClient, api_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(routes, "POSTS_PER_KEY", routes.SlidingWindow(limit=2, window_seconds=3600))
-    statuses = [client.post(f"{BASE}/requests.json", data=_form(api_key)).status_code for _ in range(3)]
+    monkeypatch.setattr(routes, "POSTS_BURST", 2)
+    statuses = [api.post(f"{BASE}/requests.json", data=_form(api_key)).status_code for _ in range(3)]
     assert statuses == [201, 201, 429]
+    refused = api.post(f"{BASE}/requests.json", data=_form(api_key))
+    assert "too many" in _error(refused, 429) and int(refused.headers["Retry-After"]) >= 1
 
 
 # --- reading -------------------------------------------------------------------------------------------
 
 
-def test_requests_json_carries_no_personal_data(client: TestClient, loaded: Database, api_key: str) -> None:
+def test_requests_json_carries_no_personal_data(api: TestClient, loaded: Database, api_key: str) -> None:
     personal = ["Meiling", "Zhou", "13912345678", "meiling.zhou@example.cn", "device-77", "acct-99"]
     form = _form(
         api_key,
@@ -183,7 +183,7 @@ def test_requests_json_carries_no_personal_data(client: TestClient, loaded: Data
         account_id="acct-99",
         description="Dark lane; call me on 13912345678 or meiling.zhou@example.cn",
     )
-    assert client.post(f"{BASE}/requests.json", data=form).status_code == 201
+    assert api.post(f"{BASE}/requests.json", data=form).status_code == 201
     # A chat report with a contact and a personal description: the world sees neither.
     reporter = tourist(loaded, 803_000_001, name="Grandma Wang")
     chat = file_chat_report(
@@ -195,7 +195,7 @@ def test_requests_json_carries_no_personal_data(client: TestClient, loaded: Data
         description="Grandma Wang at No. 12 fell, her son is 13700001111",
         contact="13700001111",
     )
-    raw = client.get(f"{BASE}/requests.json").text
+    raw = api.get(f"{BASE}/requests.json").text
     for secret in [*personal, "Grandma Wang", "13700001111", "No. 12"]:
         assert secret not in raw, secret
     payload = json.loads(raw)
@@ -206,33 +206,33 @@ def test_requests_json_carries_no_personal_data(client: TestClient, loaded: Data
     assert open311_row["description"].startswith("Dark lane; call me on")
     for row in payload:
         assert not {"first_name", "last_name", "phone", "email", "contact", "account_id"} & set(row)
-    single = client.get(f"{BASE}/requests/{chat.ref}.json").text
+    single = api.get(f"{BASE}/requests/{chat.ref}.json").text
     assert "13700001111" not in single and "Grandma" not in single
 
 
-def test_requests_filters_and_one_request(client: TestClient, loaded: Database, api_key: str) -> None:
-    first = client.post(f"{BASE}/requests.json", data=_form(api_key)).json()[0]["service_request_id"]
-    second = client.post(f"{BASE}/requests.json", data=_form(api_key, service_code="sanitation")).json()[0][
+def test_requests_filters_and_one_request(api: TestClient, loaded: Database, api_key: str) -> None:
+    first = api.post(f"{BASE}/requests.json", data=_form(api_key)).json()[0]["service_request_id"]
+    second = api.post(f"{BASE}/requests.json", data=_form(api_key, service_code="sanitation")).json()[0][
         "service_request_id"
     ]
-    by_code = client.get(f"{BASE}/requests.json", params={"service_code": "sanitation"}).json()
+    by_code = api.get(f"{BASE}/requests.json", params={"service_code": "sanitation"}).json()
     assert [r["service_request_id"] for r in by_code] == [second]
-    by_ids = client.get(f"{BASE}/requests.json", params={"service_request_id": f"{first},{second}"}).json()
+    by_ids = api.get(f"{BASE}/requests.json", params={"service_request_id": f"{first},{second}"}).json()
     assert {r["service_request_id"] for r in by_ids} == {first, second}
-    assert client.get(f"{BASE}/requests.json", params={"status": "closed"}).json() == []
-    assert len(client.get(f"{BASE}/requests.json", params={"status": "open"}).json()) == 2
+    assert api.get(f"{BASE}/requests.json", params={"status": "closed"}).json() == []
+    assert len(api.get(f"{BASE}/requests.json", params={"status": "open"}).json()) == 2
     wide = {"start_date": "2026-01-01T00:00:00Z", "end_date": "2026-12-31T00:00:00Z"}
-    assert "90 days" in _error(client.get(f"{BASE}/requests.json", params=wide), 400)
-    assert "W3C" in _error(client.get(f"{BASE}/requests.json", params={"start_date": "yesterday"}), 400)
-    [one] = client.get(f"{BASE}/requests/{first}.json").json()
+    assert "90 days" in _error(api.get(f"{BASE}/requests.json", params=wide), 400)
+    assert "W3C" in _error(api.get(f"{BASE}/requests.json", params={"start_date": "yesterday"}), 400)
+    [one] = api.get(f"{BASE}/requests/{first}.json").json()
     assert one["service_request_id"] == first and one["service_code"] == "lighting"
-    assert "XJNOTHING" in _error(client.get(f"{BASE}/requests/XJNOTHING.json"), 404)
+    assert "XJNOTHING" in _error(api.get(f"{BASE}/requests/XJNOTHING.json"), 404)
 
 
 def test_xml_answers_are_well_formed_and_shaped_as_the_spec(
-    client: TestClient, loaded: Database, api_key: str
+    api: TestClient, loaded: Database, api_key: str
 ) -> None:
-    services = ET.fromstring(client.get(f"{BASE}/services.xml").content)
+    services = ET.fromstring(api.get(f"{BASE}/services.xml").content)
     assert services.tag == "services"
     service = services.find("service")
     assert service is not None
@@ -246,18 +246,18 @@ def test_xml_answers_are_well_formed_and_shaped_as_the_spec(
         "group",
     }
     assert service.findtext("metadata") == "true"
-    definition = ET.fromstring(client.get(f"{BASE}/services/lighting.xml").content)
+    definition = ET.fromstring(api.get(f"{BASE}/services/lighting.xml").content)
     assert definition.tag == "service_definition"
     assert definition.find("attributes/attribute/values/value/key") is not None
 
-    posted = client.post(f"{BASE}/requests.xml", data=_form(api_key, description="a < b & c"))
+    posted = api.post(f"{BASE}/requests.xml", data=_form(api_key, description="a < b & c"))
     assert posted.status_code == 201 and posted.headers["content-type"].startswith("text/xml")
     created = ET.fromstring(posted.content)
     assert created.tag == "service_requests"
     ref = created.findtext("request/service_request_id")
     assert ref and created.find("request/service_notice") is not None
 
-    listing = ET.fromstring(client.get(f"{BASE}/requests.xml").content)
+    listing = ET.fromstring(api.get(f"{BASE}/requests.xml").content)
     assert listing.tag == "service_requests" and [r.tag for r in listing] == ["request"]
     request = listing.find("request")
     assert request is not None
@@ -274,5 +274,5 @@ def test_xml_answers_are_well_formed_and_shaped_as_the_spec(
         assert request.find(tag) is not None, tag
     assert request.findtext("requested_datetime", "").endswith("Z")
 
-    error = ET.fromstring(client.get(f"{BASE}/requests/XJNOTHING.xml").content)
+    error = ET.fromstring(api.get(f"{BASE}/requests/XJNOTHING.xml").content)
     assert error.tag == "errors" and error.findtext("error/code") == "404"

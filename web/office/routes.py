@@ -9,61 +9,50 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from community.database import Database, utcnow
-from community.i18n import is_curated, t
-from community.language import normalise_code
+from community.i18n import t
 from community.office.board import board, export_csv, metrics_in_scope, visible_grids, volunteers_on_duty
 from community.office.login import login_is_pending, redeem_login
 from community.office.scope import Scope, scope_of
 from community.people.models import Person
 from community.servicemap.export import cjk_font
 from community.servicemap.hours import local_time
-from community.settings import Settings
+from web.i18n import page_language
 from web.office import charts
-from web.office.pages import render
 from web.office.session import COOKIE, SESSION_SECONDS, make_cookie, read_cookie
+from web.security import csrf_token, rate_limit, require_csrf, secure_cookies
+from web.templating import render
 
 router = APIRouter(prefix="/office")
 
 PERIODS = (7, 30, 90)
 DEFAULT_DAYS = 30
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
+# Login and logout POSTs per client address: a person logs in a few times a day.
+LOGIN_LIMIT = Depends(rate_limit("office-login", per_minute=10, burst=5))
 
 
 def _database(request: Request) -> Database:
     return request.app.state.database
 
 
-def _language(code: str | None) -> str:
-    return code if code and is_curated(code) else "en"
-
-
-def _browser_language(request: Request) -> str:
-    for part in request.headers.get("accept-language", "").split(","):
-        code = part.split(";")[0].strip()
-        if code:
-            normal = normalise_code(code)
-            if is_curated(normal):
-                return normal
-    return "en"
-
-
-def _same_origin(request: Request) -> bool:
-    """A POST from our own pages: its Origin (or Referer) is this host. Forms elsewhere cannot log staff in
-    or out; the session cookie is SameSite=Lax as well."""
-    origin = request.headers.get("origin") or request.headers.get("referer")
-    if not origin:
-        return False
-    return urlsplit(origin).netloc == request.headers.get("host", "")
+def _page(
+    request: Request, name: str, context: dict[str, Any], *, status: int = 200, language: str | None = None
+) -> HTMLResponse:
+    """A page of the office: the shared layout, a CSRF token for its forms, never cached."""
+    cookies = Response()
+    values = {"nav": "office", "csrf": csrf_token(request, cookies), **context}
+    page = render(request, name, values, status_code=status, language=language)
+    for value in cookies.headers.getlist("set-cookie"):
+        page.headers.append("set-cookie", value)
+    page.headers["Cache-Control"] = "no-store"
+    page.headers["X-Frame-Options"] = "DENY"
+    page.headers["Referrer-Policy"] = "same-origin"
+    return page
 
 
 @dataclass
@@ -78,30 +67,30 @@ class Viewer:
 class NotStaff:
     """A valid session of someone who is not (or no longer) staff."""
 
-    language: str
-
 
 def _viewer(request: Request) -> Viewer | NotStaff | None:
     """The logged-in staff member; None without a valid session; NotStaff for a resident or tourist."""
-    session_ = read_cookie(_settings(request), request.cookies.get(COOKIE))
+    session_ = read_cookie(request)
     if session_ is None:
         return None
     with _database(request).session() as session:
         person = session.get(Person, session_.person_id)
         if person is None:
             return None
-        language = _language(request.query_params.get("lang") or person.preferred_language)
         if not person.is_staff:
-            return NotStaff(language)
-        return Viewer(person.id, person.display_name or f"#{person.id}", language, scope_of(session, person))
+            return NotStaff()
+        return Viewer(
+            person.id,
+            person.display_name or f"#{person.id}",
+            page_language(request),
+            scope_of(session, person),
+        )
 
 
 def _refusal(request: Request, viewer: NotStaff | None) -> HTMLResponse:
     if viewer is None:
-        language = _browser_language(request)
-        return render("office/refused.html", language, status=401, reason=t("office.login_needed", language))
-    language = viewer.language
-    return render("office/refused.html", language, status=403, reason=t("office.staff_only", language))
+        return _page(request, "office/refused.html", {"reason": "office.login_needed"}, status=401)
+    return _page(request, "office/refused.html", {"reason": "office.staff_only"}, status=403)
 
 
 # --- logging in ------------------------------------------------------------------------------------------
@@ -109,24 +98,19 @@ def _refusal(request: Request, viewer: NotStaff | None) -> HTMLResponse:
 
 @router.get("/login/{token}", response_class=HTMLResponse)
 async def login_page(request: Request, token: str) -> HTMLResponse:
-    """A page with a button: a GET never uses the link, so a link preview cannot spend it."""
+    """A page with a button: a GET never spends the link, so a link preview cannot use it up."""
 
     def pending() -> bool:
         with _database(request).session() as session:
             return login_is_pending(session, token, utcnow())
 
-    language = _language(request.query_params.get("lang") or _browser_language(request))
     if not await run_in_threadpool(pending):
-        return render("office/refused.html", language, status=410, reason=t("office.link_spent", language))
-    return render("office/login.html", language, token=token)
+        return _page(request, "office/refused.html", {"reason": "office.link_spent"}, status=410)
+    return _page(request, "office/login.html", {"token": token})
 
 
-@router.post("/login/{token}")
+@router.post("/login/{token}", dependencies=[Depends(require_csrf), LOGIN_LIMIT])
 async def login(request: Request, token: str) -> Response:
-    language = _language(request.query_params.get("lang") or _browser_language(request))
-    if not _same_origin(request):
-        return render("office/refused.html", language, status=403, reason=t("office.bad_origin", language))
-
     def redeem() -> int | None:
         with _database(request).session() as session:
             person = redeem_login(session, token, utcnow())
@@ -134,25 +118,24 @@ async def login(request: Request, token: str) -> Response:
 
     person_id = await run_in_threadpool(redeem)
     if person_id is None:
-        return render("office/refused.html", language, status=410, reason=t("office.link_spent", language))
+        return _page(request, "office/refused.html", {"reason": "office.link_spent"}, status=410)
     response = RedirectResponse("/office/", status_code=303)
     response.set_cookie(
         COOKIE,
-        make_cookie(_settings(request), person_id),
+        make_cookie(request, person_id),
         max_age=SESSION_SECONDS,
         httponly=True,
         samesite="lax",
-        secure=_settings(request).web_public_url.startswith("https://"),
+        secure=secure_cookies(request),
         path="/office",
     )
     return response
 
 
-@router.post("/logout")
+@router.post("/logout", dependencies=[Depends(require_csrf), LOGIN_LIMIT])
 async def logout(request: Request) -> Response:
     response = RedirectResponse("/office/", status_code=303)
-    if _same_origin(request):
-        response.delete_cookie(COOKIE, path="/office")
+    response.delete_cookie(COOKIE, path="/office")
     return response
 
 
@@ -239,7 +222,7 @@ async def dashboard(request: Request) -> HTMLResponse:
     if not isinstance(viewer, Viewer):
         return _refusal(request, viewer)
     context = await run_in_threadpool(_dashboard, request, viewer)
-    return render("office/dashboard.html", viewer.language, **context)
+    return _page(request, "office/dashboard.html", context)
 
 
 @router.get("/export.csv")

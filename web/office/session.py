@@ -1,39 +1,28 @@
-"""The dashboard's session cookie: "<person id>.<expiry>.<nonce>.<signature>", HMAC-SHA256 signed.
+"""The dashboard's session cookie: "<person id>:<expiry>:<nonce>" signed by web/security.py's signer for the
+purpose "office-session" (a key of its own, derived from the one web secret).
 
 The cookie says who logged in and until when; what they may see is read from their roles in the database on
-every request, so a role removed takes effect at once. The secret is the DASHBOARD_SESSION_SECRET setting;
-without one a random secret per process is used, and a restart logs everyone out (harmless: /dashboard
-again).
+every request, so a role removed takes effect at once.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import time
 from dataclasses import dataclass
 
-from community.settings import Settings
+from fastapi import Request
+
+from web.security import signer
 
 COOKIE = "xijin_office"
 SESSION_SECONDS = 8 * 3600
-_PROCESS_SECRET = secrets.token_bytes(32)
+PURPOSE = "office-session"
 
 
-def _secret(settings: Settings) -> bytes:
-    configured = settings.dashboard_session_secret.get_secret_value()
-    return configured.encode() if configured else _PROCESS_SECRET
-
-
-def _sign(settings: Settings, payload: str) -> str:
-    return hmac.new(_secret(settings), payload.encode(), hashlib.sha256).hexdigest()
-
-
-def make_cookie(settings: Settings, person_id: int, now: float | None = None) -> str:
+def make_cookie(request: Request, person_id: int, now: float | None = None) -> str:
     expires = int((time.time() if now is None else now) + SESSION_SECONDS)
-    payload = f"{person_id}.{expires}.{secrets.token_hex(8)}"
-    return f"{payload}.{_sign(settings, payload)}"
+    return signer(request, PURPOSE).sign(f"{person_id}:{expires}:{secrets.token_hex(8)}")
 
 
 @dataclass(frozen=True)
@@ -42,14 +31,15 @@ class OfficeSession:
     expires: int
 
 
-def read_cookie(settings: Settings, value: str | None, now: float | None = None) -> OfficeSession | None:
-    """The session in a cookie whose signature holds and which has not expired; None otherwise."""
+def read_cookie(request: Request, now: float | None = None) -> OfficeSession | None:
+    """The session in the request's cookie when its signature holds and it has not expired; else None."""
+    value = request.cookies.get(COOKIE)
     if not value or len(value) > 200:
         return None
-    payload, _, signature = value.rpartition(".")
-    if not hmac.compare_digest(_sign(settings, payload), signature):
+    payload = signer(request, PURPOSE).unsign(value)
+    if payload is None:
         return None
-    person, expires, _nonce = [*payload.split("."), "", "", ""][:3]
+    person, expires, _nonce = [*payload.split(":"), "", "", ""][:3]
     if not person.isdigit() or not expires.isdigit():
         return None
     if int(expires) <= (time.time() if now is None else now):

@@ -29,18 +29,19 @@ from community.open311.requests import (
 )
 from community.settings import Settings
 from community.tickets.notify import local_time
-from web.open311.limits import SlidingWindow
-from web.open311.notice import status_url
+from community.tickets.status_links import status_link
 from web.open311.render import answer, error
+from web.security import client_key, security_of
 
 router = APIRouter(prefix="/open311/v2")
 
 FORMATS = ("json", "xml")
 # A form of a few fields: 64 KB is far above any honest request (media are URLs in GeoReport v2).
 MAX_BODY_BYTES = 64 * 1024
-# Per API key and per client address: filings per hour.
-POSTS_PER_KEY = SlidingWindow(limit=120, window_seconds=3600)
-POSTS_PER_ADDRESS = SlidingWindow(limit=60, window_seconds=3600)
+# Filings a minute (and at once) per client address and per API key: a city hotline forwarding its calls
+# files a few a minute; a runaway client is stopped long before it floods the volunteers.
+POSTS_PER_MINUTE = 20
+POSTS_BURST = 10
 
 
 def _database(request: Request) -> Database:
@@ -203,14 +204,14 @@ async def post_request(request: Request, fmt: str) -> Response:
     if body and content_type not in ("application/x-www-form-urlencoded", ""):
         return error(form, 400, "send the fields as application/x-www-form-urlencoded, as GeoReport v2 says")
     fields = _form(body, dict(request.query_params))
-    client_address = request.client.host if request.client else "-"
-    if wait := POSTS_PER_ADDRESS.retry_after(client_address):
+    limits = security_of(request)
+    if wait := limits.limiter("open311-address", POSTS_PER_MINUTE, POSTS_BURST).take(client_key(request)):
         return _too_many(form, wait)
     database = _database(request)
     client = await run_in_threadpool(_client, database, fields.get("api_key"))
     if client is None:
         return error(form, 403, "api_key is missing, wrong or revoked")
-    if wait := POSTS_PER_KEY.retry_after(f"key:{client[0]}"):
+    if wait := limits.limiter("open311-key", POSTS_PER_MINUTE, POSTS_BURST).take(f"key:{client[0]}"):
         return _too_many(form, wait)
     new = _new_request(fields)
     language = _language(request)
@@ -252,7 +253,7 @@ def _file(
         ticket = file_request(
             session, client, new, language=language, description_zh=description_zh, now=utcnow()
         )
-        link = status_url(settings, ticket)
+        link = status_link(session, ticket, settings.web_public_url)
         due = local_time(ticket.due_at) if ticket.due_at else None
         notice = t("office.open311.notice", language, ref=ticket.ref, link=link)
         if due:

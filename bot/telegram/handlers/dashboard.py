@@ -17,6 +17,7 @@ from community.database import utcnow
 from community.office.login import LOGIN_VALID_FOR, issue_login
 from community.people.models import Person
 
+
 def _issue(context: ContextTypes.DEFAULT_TYPE, actor: Person) -> str:
     with database(context).session() as session:
         me = session.get(Person, actor.id)
