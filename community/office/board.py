@@ -125,7 +125,16 @@ def board(session: Session, scope: Scope, now: datetime, language: str) -> Board
                     lon=ticket.lon,
                 )
             )
-    return Board(list(grids.values()), rows, totals)
+    # Each grid followed by its micro-grids, as the office reads the tree.
+    ordered = sorted(
+        grids.values(),
+        key=lambda g: (
+            g.code if g.level == GridLevel.GRID else (g.parent_code or ""),
+            g.level != GridLevel.GRID,
+            g.code,
+        ),
+    )
+    return Board(ordered, rows, totals)
 
 
 @dataclass

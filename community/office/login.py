@@ -45,7 +45,8 @@ def issue_login(session: Session, person: Person, now: datetime) -> str:
 
 
 def redeem_login(session: Session, token: str, now: datetime) -> Person | None:
-    """The staff member a valid, unused, unexpired token belongs to, marking it used; None otherwise.
+    """The person a valid, unused, unexpired token belongs to, marking it used; None otherwise. The caller
+    checks that they are still staff (their roles may have changed since the link was sent).
 
     The use is a compare-and-set on `used_at`: two browsers redeeming the same link at once get one session.
     """
@@ -64,10 +65,7 @@ def redeem_login(session: Session, token: str, now: datetime) -> Person | None:
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    person = session.get(Person, row.person_id)
-    if person is None or not person.is_staff:
-        return None
-    return person
+    return session.get(Person, row.person_id)
 
 
 def login_is_pending(session: Session, token: str, now: datetime) -> bool:

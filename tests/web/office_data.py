@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
@@ -12,6 +16,7 @@ from community.people.models import Person, PersonRole, Role
 from community.tickets.filing import file_report
 from community.tickets.models import Ticket
 
+T = TypeVar("T")
 # Points inside micro-grids of two different grids (the old street's red grid, the riverside).
 RED_POINT = (32.2100, 119.4300)
 RIVER_POINT = (32.2130, 119.4300)
@@ -72,3 +77,13 @@ def file_chat_report(
             now=now,
         ).ticket
         return Filed(ticket.ref, ticket.grid_code, ticket.micro_grid_code)
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Runs `coroutine` on an event loop of its own in another thread.
+
+    Playwright's sync API (the session's browser in tests/web/conftest.py) keeps an event loop running in
+    the main thread, and pytest-asyncio cannot start its own there once a browser test has run.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -17,8 +17,8 @@ from community.office.login import issue_login
 from community.office.models import OfficeLogin
 from community.people.models import Person
 from tests.integration.conftest import application_without_rasa, feed
-from tests.integration.telegram_fake import message_update
-from tests.web.office_data import RED_POINT, RIVER_POINT, file_chat_report, roster, tourist
+from tests.integration.telegram_fake import Call, message_update
+from tests.web.office_data import RED_POINT, RIVER_POINT, file_chat_report, roster, run_async, tourist
 
 pytest_plugins = ["tests.web.office_support"]  # loaded, settings, api
 
@@ -38,20 +38,24 @@ def _logins(database: Database) -> int:
         return int(session.scalar(select(func.count()).select_from(OfficeLogin)) or 0)
 
 
-async def test_dashboard_sends_a_login_link_to_staff_and_a_polite_no_to_a_tourist(
+def test_dashboard_sends_a_login_link_to_staff_and_a_polite_no_to_a_tourist(
     loaded: Database, api: TestClient
 ) -> None:
     member = _telegram_id(loaded, roster(loaded, "gm_red"))
     visitor = 803_000_002
     tourist(loaded, visitor)
-    async with application_without_rasa(loaded, rate_limiter=False) as app:
-        app.bot_data["settings"] = api.app.state.settings  # type: ignore[attr-defined]
-        telegram = app.bot_data["telegram"]
-        await feed(app, message_update(visitor, "/dashboard", language_code="en"))
-        await feed(app, message_update(member, "/dashboard", language_code="zh-hans"))
-    [refusal] = [c for c in telegram.calls if c.chat_id == visitor]
+
+    async def send_commands() -> list[Call]:
+        async with application_without_rasa(loaded, rate_limiter=False) as app:
+            app.bot_data["settings"] = api.app.state.settings  # type: ignore[attr-defined]
+            await feed(app, message_update(visitor, "/dashboard", language_code="en"))
+            await feed(app, message_update(member, "/dashboard", language_code="zh-hans"))
+            return list(app.bot_data["telegram"].calls)
+
+    calls = run_async(send_commands())
+    [refusal] = [c for c in calls if c.chat_id == visitor]
     assert "staff" in refusal.text.lower() and "/office/login/" not in refusal.text
-    [sent] = [c for c in telegram.calls if c.chat_id == member and c.method == "sendMessage"]
+    [sent] = [c for c in calls if c.chat_id == member and c.method == "sendMessage"]
     assert "10" in sent.text and sent.params["link_preview_options"]["is_disabled"] is True
     found = LINK.search(sent.text)
     assert found is not None

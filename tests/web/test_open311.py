@@ -17,7 +17,8 @@ from community.open311.keys import add_client, revoke_client
 from community.people.models import Person
 from community.tickets.models import Ticket
 from tests.integration.conftest import application_without_rasa
-from tests.web.office_data import RED_POINT, file_chat_report, tourist
+from tests.integration.telegram_fake import Call
+from tests.web.office_data import RED_POINT, file_chat_report, run_async, tourist
 from web.open311 import routes
 
 pytest_plugins = ["tests.web.office_support"]  # loaded, settings, api
@@ -73,7 +74,7 @@ def test_a_service_definition_lists_the_landmarks_and_an_unknown_code_is_404(api
 # --- filing --------------------------------------------------------------------------------------------
 
 
-async def test_a_request_with_a_key_is_routed_to_a_volunteer_who_receives_it(
+def test_a_request_with_a_key_is_routed_to_a_volunteer_who_receives_it(
     api: TestClient, loaded: Database, api_key: str
 ) -> None:
     response = api.post(f"{BASE}/requests.json", data=_form(api_key, description="The lantern is dark"))
@@ -93,10 +94,14 @@ async def test_a_request_with_a_key_is_routed_to_a_volunteer_who_receives_it(
         assert owner is not None and ("volunteer", "red_3") in {(r.role, r.grid_code) for r in owner.roles}
         owner.chat_id = str(owner.telegram_id)  # the volunteer has written to the bot before
         chat = int(owner.telegram_id or 0)
+
     # The real relay sends the task card through the (faked) Telegram Bot API.
-    async with application_without_rasa(loaded, rate_limiter=False) as app:
-        await relay_once(app.bot, loaded)
-        cards = [c for c in app.bot_data["telegram"].calls if c.chat_id == chat]
+    async def relay() -> list[Call]:
+        async with application_without_rasa(loaded, rate_limiter=False) as app:
+            await relay_once(app.bot, loaded)
+            return [c for c in app.bot_data["telegram"].calls if c.chat_id == chat]
+
+    cards = run_async(relay())
     assert any(ref in card.text and "The lantern is dark" in card.text for card in cards)
 
 
@@ -131,9 +136,7 @@ def test_a_bad_category_an_emergency_and_a_point_outside_the_community_are_400(
     assert "potholes" in _error(
         api.post(f"{BASE}/requests.json", data=_form(api_key, service_code="potholes")), 400
     )
-    assert "120" in _error(
-        api.post(f"{BASE}/requests.json", data=_form(api_key, service_code="fire")), 400
-    )
+    assert "120" in _error(api.post(f"{BASE}/requests.json", data=_form(api_key, service_code="fire")), 400)
     # The Bund in Shanghai: far outside Xijin.
     outside = _form(api_key, lat="31.2400", long="121.4900")
     assert "outside" in _error(api.post(f"{BASE}/requests.json", data=outside), 400)

@@ -111,14 +111,17 @@ async def login_page(request: Request, token: str) -> HTMLResponse:
 
 @router.post("/login/{token}", dependencies=[Depends(require_csrf), LOGIN_LIMIT])
 async def login(request: Request, token: str) -> Response:
-    def redeem() -> int | None:
+    def redeem() -> tuple[int, bool] | None:
         with _database(request).session() as session:
             person = redeem_login(session, token, utcnow())
-            return person.id if person else None
+            return (person.id, person.is_staff) if person else None
 
-    person_id = await run_in_threadpool(redeem)
-    if person_id is None:
+    redeemed = await run_in_threadpool(redeem)
+    if redeemed is None:
         return _page(request, "office/refused.html", {"reason": "office.link_spent"}, status=410)
+    person_id, is_staff = redeemed
+    if not is_staff:  # no longer staff since the link was sent
+        return _page(request, "office/refused.html", {"reason": "office.staff_only"}, status=403)
     response = RedirectResponse("/office/", status_code=303)
     response.set_cookie(
         COOKIE,
@@ -198,8 +201,16 @@ def _dashboard(request: Request, viewer: Viewer) -> dict[str, Any]:
             if g.polygon
         ],
     }
+    # The scope by name: a grid member's grid (its micro-grids go without saying), a volunteer's micro-grids.
+    scope_names = [
+        g.name
+        for g in shown.grids
+        if g.code in viewer.scope.grids
+        or (g.code in viewer.scope.micro_grids and g.parent_code not in viewer.scope.grids)
+    ]
     return {
         "viewer": viewer,
+        "scope_names": scope_names,
         "board": shown,
         "geo": geo,
         "metrics": metrics,
