@@ -92,6 +92,10 @@ def test_a_grid_member_sees_their_grid_only(
     expect(page.locator("#rates svg").first).to_be_visible()
     assert "13700001111" not in page.content()
     screenshot(page, f"office-grid-member-{web_site.backend}")
+    page.goto(f"{web_site.url}/office/?lang=zh-Hans")
+    expect(page.locator("#who")).to_contain_text("古街红色网格")
+    expect(page.locator("#totals")).to_contain_text("未办结")
+    screenshot(page, f"office-grid-member-zh-{web_site.backend}")
 
 
 def test_the_committee_sees_everything_and_exports_csv(

@@ -176,3 +176,18 @@ def test_the_csv_export_holds_the_scope_and_no_reporter_data(loaded: Database, a
     assert "13700001111" not in response.text and "bins full" not in response.text
     api.cookies.clear()
     assert api.get("/office/export.csv").status_code == 401
+
+
+def test_a_volunteer_sees_their_micro_grid_at_most(loaded: Database, api: TestClient) -> None:
+    red, river = _tickets(loaded)
+    # In red_1: the same grid, another micro-grid.
+    other = file_chat_report(loaded, tourist(loaded, 803_000_004), "noise", (32.2100, 119.4250), utcnow())
+    assert other.micro_grid_code == "red_1"
+    assert _press_login(api, _login(api, loaded, roster(loaded, "vol_red_5"))) == 303  # serves red_3
+    page = api.get("/office/").text
+    assert red in page and river not in page and other.ref not in page
+    assert 'data-grid="red_3"' in page
+    for grid in ("xijin_red", "red_1", "river_3"):
+        assert f'data-grid="{grid}"' not in page
+    rows = list(csv.DictReader(io.StringIO(api.get("/office/export.csv").text.lstrip("\ufeff"))))
+    assert [r["ref"] for r in rows] == [red]
