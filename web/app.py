@@ -14,6 +14,7 @@ from web.map.routes import router as map_router
 from web.office.routes import router as office_router
 from web.open311.routes import router as open311_router
 from web.status.routes import router as status_router
+from web.templating import install_error_pages
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (map_router, chat_router, status_router, office_router, open311_router):
         app.include_router(router)
+    install_error_pages(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

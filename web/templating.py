@@ -11,10 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from community.i18n import CURATED_LANGUAGES, pick, t
 from web.i18n import LANGUAGE_NAMES, page_language, remember_language
@@ -66,3 +68,16 @@ def render(
     remember_language(request, response, lang)
     response.headers.setdefault("Content-Language", lang)
     return response
+
+
+def install_error_pages(app: FastAPI) -> None:
+    """A page nobody has (a mistyped or stale link) gets a short page in the reader's language, not the
+    framework's JSON. Machine interfaces keep JSON: Open311 under /open311, and whoever asks for JSON."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        wants_json = "json" in request.headers.get("accept", "") or request.url.path.startswith("/open311")
+        if exc.status_code != 404 or wants_json:
+            return await http_exception_handler(request, exc)
+        language = page_language(request)
+        return render(request, "message.html", {"message": t("web.not_found", language)}, status_code=404)

@@ -7,7 +7,8 @@ Fixtures for every web test:
   slash), `.settings`, `.database`, `.app`. Each test module's tests run on SQLite, then on PostgreSQL.
   Override `web_settings_overrides` in a conftest or module to change settings (e.g. a tile URL).
 - `client` : an httpx.Client with `base_url=web_site.url` (no browser: status codes, JSON, headers).
-- `browser` (session): Chromium from /usr/bin/chromium (`CHROMIUM` env to point elsewhere), headless.
+- `browser`: Chromium from /usr/bin/chromium (`CHROMIUM` env to point elsewhere), headless, per test
+  (Playwright's sync API; write browser tests as plain `def` tests, not `async def`).
 - `page`: a new page in a fresh context (phone-sized, English); `open_page(**context_options)` for others,
   e.g. `open_page(locale="ja-JP")` or `open_page(geolocation={...}, permissions=["geolocation"])`.
   After the test every page opened is saved as var/screenshots/<test>[-n].png for a person to look at;
@@ -34,8 +35,10 @@ import uvicorn
 from fastapi import FastAPI
 
 from community.database import Database
+from community.grids.models import Grid
 from community.knowledge.loader import load
 from community.migrate import upgrade
+from community.servicemap.models import ServicePoint
 from community.settings import PROJECT_ROOT, Settings
 from tests.conftest import own_postgres_database
 from web.app import create_app
@@ -44,6 +47,7 @@ SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
 VENDOR = PROJECT_ROOT / "web" / "static" / "vendor"
 TEST_BOT_USERNAME = "XijinTestBot"
 PHONE = {"width": 412, "height": 915}
+HOSTILE = '<script>alert("x")</script>"><img src=x onerror=alert(1)>'
 
 
 def free_port() -> int:
@@ -141,8 +145,11 @@ def _chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Any]:
+    # Per test, not per session: Playwright's sync API marks an asyncio loop as running in this thread while
+    # it is started, and every async test (pytest-asyncio) after it would fail with "cannot be called from
+    # a running event loop". Starting Chromium takes about a second.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -193,3 +200,29 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def hostile_point(web_site: WebSite) -> Iterator[str]:
+    """A service point whose names try to inject markup (a bad edit of the knowledge base, or a rogue one)."""
+    with web_site.database.session() as session:
+        grid = session.get(Grid, "red_2")
+        assert grid is not None
+        session.add(
+            ServicePoint(
+                code="sp_hostile",
+                type="toilet",
+                names={lang: HOSTILE for lang in ("zh-Hans", "zh-Hant", "en", "ja", "ko")},
+                address={"en": HOSTILE},
+                lat=32.2099,
+                lon=119.4290,
+                opening_hours="24h",
+                services=["toilet", HOSTILE],
+                languages=["en"],
+            )
+        )
+    yield "sp_hostile"
+    with web_site.database.session() as session:
+        point = session.get(ServicePoint, "sp_hostile")
+        if point is not None:
+            session.delete(point)

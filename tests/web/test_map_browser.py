@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from community.grids.models import Grid, GridLevel
 from community.servicemap.hours import is_open
 from community.servicemap.models import ServicePoint
-from tests.web.conftest import TEST_BOT_USERNAME, WebSite, screenshot
+from tests.web.conftest import HOSTILE, TEST_BOT_USERNAME, WebSite, screenshot
 from web.map.data import parse_moment
 
 # A Saturday, 03:00 in Xijindu: only the points open around the clock are open.
@@ -141,8 +141,17 @@ def test_the_language_follows_the_browser_and_the_switch_and_is_remembered(
     assert page.locator("html").get_attribute("lang") == "ko"
     assert page.locator("h1").inner_text() == "레드 서비스 지도"
     assert page.locator("#point-list .point .type").first.inner_text() in {
-        "화장실", "응급 구호소", "충전소", "짐 보관소", "음수대", "해설 안내데스크", "자원봉사 쉼터",
-        "경찰 초소", "ATM", "분실물 센터", "편의 서비스 포인트",
+        "화장실",
+        "응급 구호소",
+        "충전소",
+        "짐 보관소",
+        "음수대",
+        "해설 안내데스크",
+        "자원봉사 쉼터",
+        "경찰 초소",
+        "ATM",
+        "분실물 센터",
+        "편의 서비스 포인트",
     }
     open_map(page, f"{web_site.url}/")  # no ?lang=: the cookie keeps Korean over the browser's Japanese
     assert page.locator("html").get_attribute("lang") == "ko"
@@ -150,3 +159,17 @@ def test_the_language_follows_the_browser_and_the_switch_and_is_remembered(
     traditional.goto(f"{web_site.url}/map/points/sp_toilet_2")
     assert traditional.locator("html").get_attribute("lang") == "zh-Hant"
     assert traditional.locator("#hours").inner_text() == "每天 06:00–22:00"
+
+
+def test_a_point_name_with_markup_is_shown_as_text_on_the_map(
+    web_site: WebSite, page: Any, hostile_point: str
+) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    open_map(page, f"{web_site.url}/?lang=en")
+    page.click(f".sp-marker[data-code='{hostile_point}']")
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert HOSTILE in popup.inner_text()
+    assert page.locator("img[src='x']").count() == 0
+    assert dialogs == []

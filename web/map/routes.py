@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import segno
 from fastapi import APIRouter, Query, Request
@@ -18,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from community.i18n import t
 from web.i18n import page_language
 from web.map.data import (
+    NEAR_LIMIT_MAX,
     Filters,
     make_filters,
     map_geojson,
@@ -32,7 +34,9 @@ from web.templating import render
 
 router = APIRouter()
 
-Text = Annotated[str | None, Query(max_length=64)]
+# Every query parameter is read as text and checked here, so that bad input gets the page's polite answer
+# in the reader's language rather than the framework's validation error.
+Text = Annotated[str | None, Query()]
 
 
 def _database(request: Request) -> Any:
@@ -40,7 +44,7 @@ def _database(request: Request) -> Any:
 
 
 def _bad_request(request: Request, language: str) -> HTMLResponse:
-    return render(request, "map/message.html", {"message": t("web.bad_request", language)}, status_code=400)
+    return render(request, "message.html", {"message": t("web.bad_request", language)}, status_code=400)
 
 
 def _coordinate(value: str | None, limit: float) -> float | None:
@@ -77,8 +81,8 @@ def map_page(request: Request, type: Text = None, open: Text = None, at: Text = 
             "at": at or "",
             "rows": rows,
             "types": service_type_options(language),
-            "geojson_url": "/map.geojson?" + "&".join(f"{k}={v}" for k, v in query.items()),
-            "near_url": "/map/near?" + "&".join(f"{k}={v}" for k, v in query.items()),
+            "geojson_url": "/map.geojson?" + urlencode(query),
+            "near_url": "/map/near?" + urlencode(query),
             "tile_url": settings.map_tile_url,
             "tile_attribution": settings.map_tile_attribution,
         },
@@ -109,19 +113,21 @@ def near(
     open: Text = None,
     at: Text = None,
     lang: Text = None,
-    limit: Annotated[int, Query(ge=1, le=10)] = 5,
+    limit: Text = None,
 ) -> JSONResponse:
     """The nearest service points to (lat, lon) with distance and walking time, nearest first."""
     language = page_language(request)
     latitude, longitude = _coordinate(lat, 90), _coordinate(lon, 180)
     try:
         filters = make_filters(type, open, at)
+        count = int(limit) if limit else 5
     except ValueError:
         filters = None
-    if latitude is None or longitude is None or filters is None:
+        count = 0
+    if latitude is None or longitude is None or filters is None or not 1 <= count <= NEAR_LIMIT_MAX:
         return JSONResponse({"error": t("web.bad_request", language)}, status_code=400)
     with _database(request).session() as session:
-        rows = nearest_rows(session, language, filters, latitude, longitude, limit)
+        rows = nearest_rows(session, language, filters, latitude, longitude, count)
     return JSONResponse(
         {
             "points": [dict(r.as_json(), url=f"{r.as_json()['url']}?lang={language}") for r in rows],
@@ -148,9 +154,7 @@ def point_page(
     with _database(request).session() as session:
         row = point_row(session, code, language, filters.at, origin)
     if row is None:
-        return render(
-            request, "map/message.html", {"message": t("web.map.no_point", language)}, status_code=404
-        )
+        return render(request, "message.html", {"message": t("web.map.no_point", language)}, status_code=404)
     url = _public_url(request, row.code)
     return render(
         request,
@@ -160,7 +164,9 @@ def point_page(
             "point": row,
             "public_url": url,
             "telegram_url": telegram_link(request.app.state.settings.telegram_bot_username, row.code),
-            "qr_svg": segno.make(url, error="m").svg_inline(scale=4, border=2, title=row.title),
+            "qr_svg": segno.make(url, error="m").svg_inline(
+                scale=4, border=2, title=row.title, omitsize=True
+            ),
         },
         language=language,
     )
@@ -194,9 +200,7 @@ def point_door(request: Request, code: str) -> HTMLResponse:
             for lang in ("zh-Hans", "en", "ja", "ko", "zh-Hant")
         }
     if rows["en"] is None:
-        return render(
-            request, "map/message.html", {"message": t("web.map.no_point", language)}, status_code=404
-        )
+        return render(request, "message.html", {"message": t("web.map.no_point", language)}, status_code=404)
     url = _public_url(request, code)
     return render(
         request,
@@ -205,7 +209,9 @@ def point_door(request: Request, code: str) -> HTMLResponse:
             "rows": rows,
             "point": rows["en"],
             "public_url": url,
-            "qr_svg": segno.make(url, error="q").svg_inline(scale=12, border=4, title=rows["en"].title),
+            "qr_svg": segno.make(url, error="q").svg_inline(
+                scale=12, border=4, title=rows["en"].title, omitsize=True
+            ),
         },
         language=language,
     )

@@ -98,8 +98,12 @@
     layers.grids.addTo(map);
     layers.landmarks.addTo(map);
     layers.points.addTo(map);
+    // Landmark names crowd the street at the community's scale: they appear once the reader zooms in.
+    var labels = function () { element.classList.toggle("zoomed-out", map.getZoom() < 17); };
+    map.on("zoomend", labels);
     var bounds = layers.grids.getBounds();
     if (bounds.isValid()) { map.fitBounds(bounds, { padding: [8, 8] }); } else { map.setView([32.21, 119.43], 16); }
+    labels();
     element.dataset.ready = "true";
   }
 
@@ -131,7 +135,7 @@
         var lat = position.coords.latitude, lon = position.coords.longitude;
         if (here) { map.removeLayer(here); }
         here = L.circleMarker([lat, lon], { radius: 7, color: "#1565c0", fillOpacity: 0.8, className: "you-are-here" })
-          .bindTooltip(element.dataset.you, { permanent: true, direction: "top" }).addTo(map);
+          .bindTooltip(element.dataset.you, { direction: "top" }).addTo(map);
         fetch(near.dataset.url + "&lat=" + encodeURIComponent(lat) + "&lon=" + encodeURIComponent(lon))
           .then(function (response) { return response.json(); })
           .then(function (data) {
@@ -145,6 +149,8 @@
               link.href = point.url;
               item.appendChild(link);
               item.appendChild(text("span", "type", " " + point.type_label));
+              item.appendChild(text("span", "badge " + (point.open_now ? "open" : "closed"),
+                point.open_now ? near.dataset.open : near.dataset.closed));
               item.appendChild(text("div", "muted",
                 point.distance_text + " · " + near.dataset.walk.replace("{minutes}", point.walk_min)));
               list.appendChild(item);
