@@ -23,6 +23,8 @@ from community.database import Database, utcnow
 from community.i18n import t
 from community.people.models import Person
 from community.people.service import get_or_create_person
+from community.servicemap.export import render_map_png
+from community.settings import PROJECT_ROOT
 from community.tickets import notify
 from community.tickets.errors import TicketError
 from community.tickets.service import rate
@@ -30,7 +32,7 @@ from web.chat.identity import browser_id, chat_user, web_user
 from web.chat.inbox import take_notifications
 from web.chat.render import notification_json, turn_json
 from web.i18n import page_language
-from web.security import csrf_token, rate_limit, require_csrf
+from web.security import PAGE_HEADERS, csrf_token, rate_limit, require_csrf
 from web.templating import render
 
 logger = logging.getLogger(__name__)
@@ -67,6 +69,10 @@ class Press(BaseModel):
     data: str = Field(max_length=100)
 
 
+# The red service map as a picture, drawn on first request (offline, no tiles); the bot draws the same file.
+MAP_PICTURE = PROJECT_ROOT / "var" / "map" / "red-service-map.png"
+
+
 def assistant_of(request: Request) -> Assistant:
     """The application's Assistant, made on first use from its settings and database."""
     state = request.app.state
@@ -79,23 +85,8 @@ def assistant_of(request: Request) -> Assistant:
             secret=settings.xijin_channel_secret.get_secret_value(),
             timeout_seconds=settings.rasa_timeout_seconds,
         )
-        found = state.assistant = Assistant(state.database, rasa, map_path=_map_picture(state.database))
+        found = state.assistant = Assistant(state.database, rasa, map_path=MAP_PICTURE)
     return found
-
-
-def _map_picture(database: Database) -> Any:
-    from community.servicemap.export import render_map_png
-    from community.settings import PROJECT_ROOT
-
-    path = PROJECT_ROOT / "var" / "map" / "red-service-map.png"
-    if not path.exists():
-        try:
-            with database.session() as session:
-                render_map_png(session, path)
-        except Exception:
-            logger.exception("the red service map picture could not be drawn")
-            return None
-    return path
 
 
 def _say(key: str, language: str, **params: Any) -> dict[str, Any]:
@@ -122,6 +113,7 @@ def chat_page(request: Request) -> Response:
     for value in cookies.headers.getlist("set-cookie"):
         page.headers.append("set-cookie", value)
     page.headers["Cache-Control"] = "no-store"
+    page.headers.update(PAGE_HEADERS)
     return page
 
 
@@ -212,7 +204,15 @@ async def chat_inbox(request: Request) -> Any:
 
 @router.get("/chat/map.png")
 def chat_map(request: Request) -> Response:
+    """The map picture a /map reply shows (a plain function: FastAPI runs it in a worker thread)."""
     path = assistant_of(request).map_path
-    if path is None or not path.exists():
+    if path is None:
         raise HTTPException(status_code=404)
-    return FileResponse(path, media_type="image/png")
+    if not path.exists():
+        try:
+            with request.app.state.database.session() as session:
+                render_map_png(session, path)
+        except Exception:
+            logger.exception("the red service map picture could not be drawn")
+            raise HTTPException(status_code=404) from None
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "max-age=300"})

@@ -13,12 +13,14 @@ from bot.offload import run_sync
 from community.database import Database, utcnow
 from community.tickets.status_links import ticket_by_link
 from web.i18n import page_language
+from web.security import PAGE_HEADERS
 from web.status.view import StatusView, status_view
 from web.templating import render
 
 router = APIRouter()
 
 PRIVATE_HEADERS = {
+    **PAGE_HEADERS,
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex, nofollow",

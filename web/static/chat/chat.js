@@ -30,6 +30,23 @@
 
   function scrollDown() { log.scrollTop = log.scrollHeight; }
 
+  // Text with its web addresses as links (the status page's link in a confirmation); built from text nodes
+  // and anchors, so nothing in the text becomes markup.
+  var URL_IN_TEXT = /https?:\/\/[^\s<>"]+/g;
+  function linkified(node, text) {
+    var at = 0;
+    text.replace(URL_IN_TEXT, function (url, offset) {
+      node.appendChild(document.createTextNode(text.slice(at, offset)));
+      var link = el("a", "", url);
+      link.href = url;
+      link.rel = "noopener noreferrer";
+      node.appendChild(link);
+      at = offset + url.length;
+      return url;
+    });
+    node.appendChild(document.createTextNode(text.slice(at)));
+  }
+
   function remember(entry) {
     history.push(entry);
     if (history.length > 100) history = history.slice(-100);
@@ -49,6 +66,9 @@
     buttons.forEach(function (b) {
       var button = el("button", "", b.title);
       button.type = "button";
+      // What the button sends, for people's assistive tools and the browser tests (nothing secret).
+      if (b.payload !== undefined) button.dataset.payload = b.payload;
+      if (b.data !== undefined) button.dataset.data = b.data;
       button.addEventListener("click", function () {
         Array.prototype.forEach.call(row.querySelectorAll("button"), function (x) { x.disabled = true; });
         onPress(b);
@@ -63,7 +83,7 @@
     var bubble = el("div", "bubble");
     item.appendChild(bubble);
     if (reply.type === "text") {
-      bubble.textContent = reply.text || "…";
+      linkified(bubble, reply.text || "…");
       if (live && reply.buttons && reply.buttons.length) {
         item.appendChild(buttonRow(reply.buttons, function (b) {
           addUser(b.title);
