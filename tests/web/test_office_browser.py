@@ -89,7 +89,9 @@ def test_a_grid_member_sees_their_grid_only(
     expect(page.locator(f'#tickets tr[data-ref="{reports["river"]}"]')).to_have_count(0)
     grids = page.locator("#grids tbody tr").evaluate_all("rows => rows.map(r => r.dataset.grid)")
     assert grids == ["xijin_red", "red_1", "red_2", "red_3", "red_4"]  # the grid, then its micro-grids
-    expect(page.locator("#rates svg").first).to_be_visible()
+    for chart in ("#chart-rates", "#chart-times"):  # drawn on the server, loaded as pictures
+        expect(page.locator(chart)).to_be_visible()
+        assert page.locator(chart).evaluate("img => img.complete && img.naturalWidth > 100")
     assert "13700001111" not in page.content()
     screenshot(page, f"office-grid-member-{web_site.backend}")
     page.goto(f"{web_site.url}/office/?lang=zh-Hans")

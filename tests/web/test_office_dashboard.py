@@ -160,6 +160,15 @@ def test_each_role_sees_its_scope_on_the_dashboard(loaded: Database, api: TestCl
     for grid in ("xijin_red", "xijin_river", "xijin_hill", "red_3", "river_3"):
         assert f'data-grid="{grid}"' in page
     assert "13700001111" not in page  # no reporter contact on the dashboard
+    chart = api.get("/office/charts/rates.svg", params={"days": 7})
+    assert chart.status_code == 200 and chart.headers["content-type"] == "image/svg+xml"
+    assert "xijin_red" in chart.text or "Old Street Red Grid" in chart.text
+    assert (
+        "script-src" in api.get("/office/").headers["content-security-policy"]
+        or "default-src 'self'" in (api.get("/office/").headers["content-security-policy"])
+    )
+    api.cookies.clear()
+    assert api.get("/office/charts/rates.svg").status_code == 401
 
 
 def test_the_csv_export_holds_the_scope_and_no_reporter_data(loaded: Database, api: TestClient) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from community.database import Database, utcnow
 from community.i18n import t
@@ -25,7 +26,7 @@ from community.servicemap.hours import local_time
 from web.i18n import page_language
 from web.office import charts
 from web.office.session import COOKIE, SESSION_SECONDS, make_cookie, read_cookie
-from web.security import csrf_token, rate_limit, require_csrf, secure_cookies
+from web.security import PAGE_HEADERS, csrf_token, rate_limit, require_csrf, secure_cookies
 from web.templating import render
 
 router = APIRouter(prefix="/office")
@@ -50,8 +51,8 @@ def _page(
     for value in cookies.headers.getlist("set-cookie"):
         page.headers.append("set-cookie", value)
     page.headers["Cache-Control"] = "no-store"
-    page.headers["X-Frame-Options"] = "DENY"
     page.headers["Referrer-Policy"] = "same-origin"
+    page.headers.update(PAGE_HEADERS)
     return page
 
 
@@ -166,22 +167,23 @@ def _chart_texts(language: str) -> dict[str, str]:
     return {k: t(f"office.chart.{k}", language) for k in keys}
 
 
+def _chart_labels(session: Session, viewer: Viewer) -> dict[str, str]:
+    """Grid names where the chart font can measure them (Latin always, CJK with a CJK font), else codes."""
+    drawable = viewer.language == "en" or cjk_font() is not None
+    return {
+        g.code: (g.names.get(viewer.language) if drawable else None) or g.code
+        for g in visible_grids(session, viewer.scope)
+    }
+
+
 def _dashboard(request: Request, viewer: Viewer) -> dict[str, Any]:
     days, start, end = _period(request)
-    language = viewer.language
     with _database(request).session() as session:
         now = utcnow()
-        shown = board(session, viewer.scope, now, language)
+        shown = board(session, viewer.scope, now, viewer.language)
         metrics = metrics_in_scope(session, viewer.scope, start, end)
         volunteers = volunteers_on_duty(session, viewer.scope)
-        # Chart labels: names where a font can draw them, otherwise codes.
-        drawable = language in ("en",) or cjk_font() is not None
-        labels = {
-            g.code: (g.names.get(language) if drawable else None) or g.code
-            for g in visible_grids(session, viewer.scope)
-        }
-    texts = _chart_texts(language)
-    has_rates = bool(metrics.per_grid)
+        labels = _chart_labels(session, viewer)
     geo = {
         "type": "FeatureCollection",
         "features": [
@@ -215,8 +217,7 @@ def _dashboard(request: Request, viewer: Viewer) -> dict[str, Any]:
         "geo": geo,
         "metrics": metrics,
         "labels": labels,
-        "rates_svg": charts.rate_chart(metrics, labels, texts, language) if has_rates else "",
-        "times_svg": charts.time_chart(metrics, labels, texts, language) if has_rates else "",
+        "has_rates": bool(metrics.per_grid),
         "volunteers": volunteers,
         "days": days,
         "periods": PERIODS,
@@ -234,6 +235,31 @@ async def dashboard(request: Request) -> HTMLResponse:
         return _refusal(request, viewer)
     context = await run_in_threadpool(_dashboard, request, viewer)
     return _page(request, "office/dashboard.html", context)
+
+
+CHARTS = {"rates": charts.rate_chart, "times": charts.time_chart}
+
+
+@router.get("/charts/{kind}.svg")
+async def chart(request: Request, kind: str) -> Response:
+    """A chart of the rates or the mean times per grid, as an SVG picture (an image of its own: the page's
+    Content-Security-Policy allows no inline styles, and matplotlib's SVG is full of them)."""
+    draw = CHARTS.get(kind)
+    if draw is None:
+        return Response(status_code=404)
+    viewer = await run_in_threadpool(_viewer, request)
+    if not isinstance(viewer, Viewer):
+        return Response(status_code=401 if viewer is None else 403)
+    _days, start, end = _period(request)
+
+    def render_chart() -> str:
+        with _database(request).session() as session:
+            metrics = metrics_in_scope(session, viewer.scope, start, end)
+            labels = _chart_labels(session, viewer)
+        return draw(metrics, labels, _chart_texts(viewer.language), viewer.language)
+
+    svg = await run_in_threadpool(render_chart)
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/export.csv")
