@@ -114,6 +114,9 @@ def test_the_committee_sees_everything_and_exports_csv(
     expect(page.locator("#volunteers tbody tr").first).to_be_visible()
     page.click("button[name=days][value='7']")
     expect(page.locator("button[name=days][value='7']")).to_have_attribute("aria-pressed", "true")
+    page.wait_for_load_state("load")  # the chart pictures too
+    for chart in ("#chart-rates", "#chart-times"):
+        assert page.locator(chart).evaluate("img => img.complete && img.naturalWidth > 100")
     screenshot(page, f"office-committee-{web_site.backend}")
     with page.expect_download() as download:
         page.click("#export")
