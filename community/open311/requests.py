@@ -314,8 +314,8 @@ def file_request(
         display_name=" ".join(p for p in (form.first_name.strip(), form.last_name.strip()) if p)[:120],
         language=language,
     )
-    if form.phone.strip() and not reporter.phone:
-        reporter.phone = form.phone.strip()[:40]
+    # The phone or email goes with the ticket only (its holder calls back; retention erases it when the
+    # ticket has ended), never onto the person, where nothing would erase it.
     contact = form.phone.strip() or form.email.strip() or None
     result = file_report(
         session,

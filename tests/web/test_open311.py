@@ -211,6 +211,11 @@ def test_requests_json_carries_no_personal_data(api: TestClient, loaded: Databas
         assert not {"first_name", "last_name", "phone", "email", "contact", "account_id"} & set(row)
     single = api.get(f"{BASE}/requests/{chat.ref}.json").text
     assert "13700001111" not in single and "Grandma" not in single
+    # The phone stays with the ticket (retention erases it there), not on the reporter's person.
+    with loaded.session() as session:
+        reporter_row = session.scalar(select(Person).where(Person.external_key.like("open311:%")))
+        assert reporter_row is not None and reporter_row.phone is None
+        assert session.scalar(select(Ticket.contact).where(Ticket.channel == "open311")) == "13912345678"
 
 
 def test_requests_filters_and_one_request(api: TestClient, loaded: Database, api_key: str) -> None:
