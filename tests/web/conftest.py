@@ -4,8 +4,8 @@ database with the knowledge base loaded (SQLite, then PostgreSQL), and Debian's 
 Fixtures for every web test:
 
 - `web_site` (session, parametrised sqlite/postgresql): a `WebSite` with `.url` (the base URL, no trailing
-  slash), `.settings`, `.database`, `.app`. Each test module's tests run on SQLite, then on PostgreSQL.
-  Override `web_settings_overrides` in a conftest or module to change settings (e.g. a tile URL).
+  slash), `.settings`, `.database`, `.app`, `.backend`. Every test using it runs on SQLite, then on
+  PostgreSQL. `serve_web_site(backend, folder, **settings)` serves one with other settings (see there).
 - `client` : an httpx.Client with `base_url=web_site.url` (no browser: status codes, JSON, headers).
 - `browser`: Chromium from /usr/bin/chromium (`CHROMIUM` env to point elsewhere), headless, per test
   (Playwright's sync API; write browser tests as plain `def` tests, not `async def`).
@@ -87,27 +87,26 @@ class _ServerThread:
         self.thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def web_settings_overrides() -> dict[str, Any]:
-    """Settings of the served app beyond the database and its URL; override to change them."""
-    return {}
+@contextlib.contextmanager
+def serve_web_site(backend: str, folder: Path, **overrides: Any) -> Iterator[WebSite]:
+    """`create_app` served on a free port over a new database on `backend` ("sqlite" or "postgresql"),
+    migrated and with the knowledge base loaded; `overrides` are settings (e.g. `rasa_url=...`).
 
+    For a site with other settings, make a session fixture of your own:
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def web_site(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    web_settings_overrides: dict[str, Any],
-) -> Iterator[WebSite]:
+        @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+        def chat_site(request, tmp_path_factory):
+            with serve_web_site(request.param, tmp_path_factory.mktemp("chat"), rasa_url=...) as site:
+                yield site
+    """
     if not (VENDOR / "leaflet" / "leaflet.js").exists():
         pytest.fail(
             "web/static/vendor is missing: scripts/setup.sh installs it (npm ci + scripts/vendor_static.sh)",
             pytrace=False,
         )
-    backend = request.param
     with contextlib.ExitStack() as cleanup:
         if backend == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'xijin.db'}"
+            url = f"sqlite:///{folder / 'xijin.db'}"
         else:
             url = cleanup.enter_context(own_postgres_database())
         upgrade(url)
@@ -125,11 +124,18 @@ def web_site(
             "map_tile_url": "",
             "translation_backend": "null",
         }
-        values.update(web_settings_overrides)
+        values.update(overrides)
         settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
         app = create_app(settings, database)
         cleanup.enter_context(_ServerThread(app, port))
         yield WebSite(base, settings, database, app, backend)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def web_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebSite]:
+    """The site with the default test settings, on SQLite, then on PostgreSQL."""
+    with serve_web_site(request.param, tmp_path_factory.mktemp(f"web-{request.param}")) as site:
+        yield site
 
 
 @pytest.fixture
@@ -214,8 +220,9 @@ def hostile_point(web_site: WebSite) -> Iterator[str]:
                 type="toilet",
                 names={lang: HOSTILE for lang in ("zh-Hans", "zh-Hant", "en", "ja", "ko")},
                 address={"en": HOSTILE},
-                lat=32.2099,
-                lon=119.4290,
+                # Where no other point is within 90 m: nothing covers its marker when a test clicks it.
+                lat=32.2080,
+                lon=119.4260,
                 opening_hours="24h",
                 services=["toilet", HOSTILE],
                 languages=["en"],

@@ -25,6 +25,16 @@ def open_map(page: Any, url: str) -> None:
     page.wait_for_selector("#map[data-ready='true']")
 
 
+def csp_violations(page: Any) -> list[str]:
+    """What the page's Content-Security-Policy blocks from now on (Chromium reports it on the console)."""
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    return blocked
+
+
 def active_points(site: WebSite) -> list[ServicePoint]:
     with site.database.session() as session:
         points = list(session.scalars(select(ServicePoint).where(ServicePoint.active.is_(True))))
@@ -37,6 +47,7 @@ def test_without_tiles_the_map_shows_the_12_micro_grids_and_every_service_point(
 ) -> None:
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
+    blocked = csp_violations(page)
     open_map(page, f"{web_site.url}/?lang=en")
     with web_site.database.session() as session:
         micro_grids = session.scalar(
@@ -53,6 +64,7 @@ def test_without_tiles_the_map_shows_the_12_micro_grids_and_every_service_point(
     assert page.locator(".leaflet-tile").count() == 0
     # Everything the page loaded came from our server: no CDN, no tile server.
     assert requested and all(url.startswith(web_site.url) for url in requested), requested
+    assert blocked == []  # the page's own scripts and styles pass its Content-Security-Policy
     screenshot(page, f"map-{web_site.backend}")
 
 
@@ -167,9 +179,43 @@ def test_a_point_name_with_markup_is_shown_as_text_on_the_map(
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     open_map(page, f"{web_site.url}/?lang=en")
+    blocked = csp_violations(page)
     page.click(f".sp-marker[data-code='{hostile_point}']")
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     assert HOSTILE in popup.inner_text()
     assert page.locator("img[src='x']").count() == 0
-    assert dialogs == []
+    assert dialogs == [] and blocked == []
+    # Were a name ever to slip past escaping, the page's Content-Security-Policy still runs none of it.
+    page.evaluate("""() => {
+        document.body.insertAdjacentHTML(
+            'beforeend', '<img id="slipped" src="/nowhere.png" onerror="window.pwned = 1">');
+        // Runs after the inline handler would have: once it has, the inline one had its chance.
+        document.getElementById('slipped').addEventListener('error', () => { window.failed = true; });
+    }""")
+    page.wait_for_function("() => window.failed === true")
+    assert page.evaluate("() => window.pwned") is None
+    assert blocked, "no Content-Security-Policy violation reported"
+
+
+def test_with_a_tile_server_configured_the_map_draws_its_tiles_under_our_geojson(
+    web_site: WebSite, page: Any
+) -> None:
+    # The tile server here is this site itself, answering 404: what matters is that the page asks it.
+    template = f"{web_site.url}/tiles-under-test/{{z}}/{{x}}/{{y}}.png"
+    settings = web_site.app.state.settings
+    web_site.app.state.settings = settings.model_copy(
+        update={"map_tile_url": template, "map_tile_attribution": "Test tiles"}
+    )
+    try:
+        asked: list[str] = []
+        page.on("request", lambda request: asked.append(request.url))
+        blocked = csp_violations(page)
+        open_map(page, f"{web_site.url}/?lang=en")
+        page.wait_for_selector(".leaflet-tile", state="attached")
+        assert any("/tiles-under-test/" in url for url in asked)
+        assert page.locator("path.micro-grid").count() == 12
+        assert "Test tiles" in page.locator(".leaflet-control-attribution").inner_text()
+        assert blocked == []  # the tile server is allowed by the page's Content-Security-Policy
+    finally:
+        web_site.app.state.settings = settings

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import math
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import segno
 from fastapi import APIRouter, Query, Request
@@ -47,6 +47,25 @@ def _bad_request(request: Request, language: str) -> HTMLResponse:
     return render(request, "message.html", {"message": t("web.bad_request", language)}, status_code=400)
 
 
+def _locked_down(response: HTMLResponse, tile_url: str = "") -> HTMLResponse:
+    """A Content-Security-Policy for the map's pages: scripts only from our own files (so a name that slipped
+    past escaping still cannot run), images from us and the configured tile server. Inline styles stay
+    allowed: Leaflet positions every marker and tile with them."""
+    images = "'self' data:"
+    tiles = urlsplit(tile_url.replace("{s}.", "subdomain.")) if tile_url else None
+    if tiles is not None and tiles.scheme in ("http", "https") and tiles.hostname:
+        # Leaflet's "{s}" stands for a, b, c…: any subdomain of the tile host.
+        host = tiles.netloc.replace("subdomain.", "*.", 1)
+        images += f" {tiles.scheme}://{host}"
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src {images}; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
 def _coordinate(value: str | None, limit: float) -> float | None:
     """A latitude or longitude from a query string, or None when it is missing or not one."""
     if value is None or value == "":
@@ -72,7 +91,7 @@ def map_page(request: Request, type: Text = None, open: Text = None, at: Text = 
     if at:
         query["at"] = at
     settings = request.app.state.settings
-    return render(
+    page = render(
         request,
         "map/index.html",
         {
@@ -88,6 +107,7 @@ def map_page(request: Request, type: Text = None, open: Text = None, at: Text = 
         },
         language=language,
     )
+    return _locked_down(page, settings.map_tile_url)
 
 
 @router.get("/map.geojson")
@@ -156,7 +176,7 @@ def point_page(
     if row is None:
         return render(request, "message.html", {"message": t("web.map.no_point", language)}, status_code=404)
     url = _public_url(request, row.code)
-    return render(
+    page = render(
         request,
         "map/point.html",
         {
@@ -170,6 +190,7 @@ def point_page(
         },
         language=language,
     )
+    return _locked_down(page)
 
 
 @router.get("/map/points/{code}/qr.svg")
@@ -181,8 +202,8 @@ def point_qr(request: Request, code: str) -> Response:
     if row is None:
         return Response(t("web.map.no_point", language), status_code=404, media_type="text/plain")
     svg = io.BytesIO()
-    code = segno.make(_public_url(request, row.code), error="m")
-    code.save(svg, kind="svg", scale=10, border=4, title=row.title)
+    qr = segno.make(_public_url(request, row.code), error="m")
+    qr.save(svg, kind="svg", scale=10, border=4, title=row.title)
     return Response(
         svg.getvalue(),
         media_type="image/svg+xml",
@@ -202,7 +223,7 @@ def point_door(request: Request, code: str) -> HTMLResponse:
     if rows["en"] is None:
         return render(request, "message.html", {"message": t("web.map.no_point", language)}, status_code=404)
     url = _public_url(request, code)
-    return render(
+    page = render(
         request,
         "map/door.html",
         {
@@ -215,3 +236,4 @@ def point_door(request: Request, code: str) -> HTMLResponse:
         },
         language=language,
     )
+    return _locked_down(page)
