@@ -350,11 +350,12 @@ class ActionSubmitReport(Action):
                 text = await text_for(
                     tracker, "report.filed", ref=ref, category=category_name, owner=owner_name
                 )
-                # Not translated with the rest: a translation service could change the link.
-                text += "\n" + inline_text(tracker, "webchat.status_link", url=link)
         except Exception:
             logger.exception("report could not be filed")
             await say(dispatcher, tracker, "report.failed")
             return []
         dispatcher.utter_message(text=text)
+        if duplicate_ref is None:
+            # The status page's link, not translated: a translation service could change it.
+            dispatcher.utter_message(text=inline_text(tracker, "webchat.status_link", url=link))
         return [SlotSet(name, None) for name in FORM_SLOTS]

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
     database,
+    inline_text,
     language_of,
     metadata,
     person_of,
@@ -20,7 +21,9 @@ from actions.common import (
 from community.database import utcnow
 from community.i18n import is_curated
 from community.language.service import localise, to_chinese_for_staff
+from community.settings import get_settings
 from community.tickets.filing import file_report
+from community.tickets.status_links import status_link
 from community.tickets.views import ref_in, reporter_tickets_text, ticket_detail_text
 
 
@@ -76,5 +79,8 @@ class ActionTalkToHuman(Action):
                 now=utcnow(),
             )
             ref = result.ticket.ref
+            link = status_link(session, result.ticket, get_settings().web_public_url)
         await say(dispatcher, tracker, "human.filed", ref=ref)
+        # The status page's link, not translated: a translation service could change it.
+        dispatcher.utter_message(text=inline_text(tracker, "webchat.status_link", url=link))
         return []

@@ -26,7 +26,9 @@ from community.grids.models import Grid
 from community.i18n import pick, t
 from community.knowledge.schema import KnowledgeBase
 from community.outbox.models import OutboxMessage
-from community.tickets.models import TicketEvent, TicketState
+from community.settings import get_settings
+from community.tickets.models import Ticket, TicketEvent, TicketState
+from community.tickets.status_links import TicketStatusToken, status_url
 from tests.actions.support import (
     CURATED,
     NOTE,
@@ -48,6 +50,14 @@ WEST_ENTRANCE = (32.2101, 119.4248)
 NEAR_WEST_ENTRANCE = (32.21012, 119.42488)  # ≈ 8 m away
 # Outside it: People's Square, Shanghai.
 SHANGHAI = (31.2304, 121.4737)
+
+
+def link_of(database: Database, ticket: Ticket) -> str:
+    """The status-page link the reporter is given with the confirmation (web/status)."""
+    with database.session() as session:
+        token = session.get(TicketStatusToken, ticket.id)
+        assert token is not None, "the ticket was filed without a status token"
+        return status_url(get_settings().web_public_url, ticket.ref, token.token)
 
 
 async def validate(
@@ -641,7 +651,8 @@ async def test_submit_files_a_ticket_routed_to_a_volunteer(
     # The reporter learns the surname with a form of address ("周师傅"), never the full name.
     owner_name = t("ticket.name.honorific", "zh-Hans", surname=full_name[0])
     assert texts(dispatcher) == [
-        t("report.filed", "zh-Hans", ref=ticket.ref, category="照明故障", owner=owner_name)
+        t("report.filed", "zh-Hans", ref=ticket.ref, category="照明故障", owner=owner_name),
+        t("webchat.status_link", "zh-Hans", url=link_of(kb, ticket)),
     ]
     assert full_name not in texts(dispatcher)[0]
 
@@ -711,7 +722,8 @@ async def test_submit_in_english_names_the_category_and_the_owner(
     full_name = roster_entry(knowledge_base, roster_key(ticket.owner_id, kb)).name
     owner = t("ticket.name.honorific", "en", surname=full_name[0])  # "周 from our team"
     assert texts(dispatcher) == [
-        t("report.filed", "en", ref=ticket.ref, category="Broken lighting", owner=owner)
+        t("report.filed", "en", ref=ticket.ref, category="Broken lighting", owner=owner),
+        t("webchat.status_link", "en", url=link_of(kb, ticket)),
     ]
     assert ticket.photo_file_ids == []
     assert ticket.contact is None
@@ -723,8 +735,11 @@ async def test_submit_without_curated_texts(kb: Database, dispatcher: Collecting
 
     await ActionSubmitReport().run(dispatcher, tracker, {})
 
-    [text] = texts(dispatcher)
+    [ticket] = tickets_in(kb)
+    text, link = texts(dispatcher)
     assert text.endswith(NOTE) and "Broken lighting" in text
+    # The link is in English, outside the translated text: never through a translation service.
+    assert link == t("webchat.status_link", "en", url=link_of(kb, ticket))
 
 
 async def test_the_same_message_files_one_ticket(kb: Database) -> None:

@@ -27,6 +27,7 @@ from tests.actions.support import (
     texts,
     tickets_in,
 )
+from tests.actions.test_report import link_of
 
 ALICE = {"user_key": "telegram:3001", "telegram_id": 3001, "chat_id": 3001, "name": "Alice"}
 BOB = {"user_key": "telegram:3002", "telegram_id": 3002, "chat_id": 3002, "name": "Bob"}
@@ -45,7 +46,7 @@ async def _report(db: Database, who: dict[str, Any], category: str, where: str, 
     await ActionSubmitReport().run(
         dispatcher, make_tracker("/deny", intent="deny", slots=slots, message_id=message_id, **who), {}
     )
-    [reply] = texts(dispatcher)
+    reply = texts(dispatcher)[0]  # then the status page's link, unless it was a duplicate
     return next(ticket.ref for ticket in tickets_in(db) if ticket.ref in reply)
 
 
@@ -118,7 +119,10 @@ async def test_talk_to_human_opens_a_ticket_for_the_desk(
 
     assert events == []
     [ticket] = tickets_in(kb)
-    assert texts(dispatcher) == [t("human.filed", "zh-Hans", ref=ticket.ref)]
+    assert texts(dispatcher) == [
+        t("human.filed", "zh-Hans", ref=ticket.ref),
+        t("webchat.status_link", "zh-Hans", url=link_of(kb, ticket)),
+    ]
     assert ticket.category_code is None
     assert ticket.state == TicketState.DISPATCHED
     assert ticket.escalation_level == EscalationLevel.BACKBONE
@@ -139,7 +143,10 @@ async def test_talk_to_human_twice_for_the_same_message(kb: Database) -> None:
     await ActionTalkToHuman().run(again, tracker, {})
 
     [ticket] = tickets_in(kb)
-    assert texts(again) == [t("human.filed", "en", ref=ticket.ref)]
+    assert texts(again) == [
+        t("human.filed", "en", ref=ticket.ref),
+        t("webchat.status_link", "en", url=link_of(kb, ticket)),
+    ]
 
 
 async def test_talk_to_human_without_curated_texts(kb: Database, dispatcher: CollectingDispatcher) -> None:
@@ -148,7 +155,11 @@ async def test_talk_to_human_without_curated_texts(kb: Database, dispatcher: Col
     )
 
     [ticket] = tickets_in(kb)
-    assert texts(dispatcher) == [f"{t('human.filed', 'en', ref=ticket.ref)}\n{NOTE}"]
+    # The link is in English with the rest's note: never through a translation service.
+    assert texts(dispatcher) == [
+        f"{t('human.filed', 'en', ref=ticket.ref)}\n{NOTE}",
+        t("webchat.status_link", "en", url=link_of(kb, ticket)),
+    ]
     assert ticket.description_language == "fr"
     assert ticket.description_zh is None  # no translator: staff see the original
 
@@ -227,8 +238,9 @@ async def test_a_report_is_filed_and_answered_with_no_transaction_open_while_tra
 
     [ticket] = tickets_in(kb)
     assert ticket.description_zh == "[zh-Hans] la lampe ne marche pas"
-    [reply] = texts(dispatcher)
+    reply, link = texts(dispatcher)
     assert reply.startswith("[fr] ") and ticket.ref in reply
+    assert link == t("webchat.status_link", "en", url=link_of(kb, ticket))  # never translated
     # The description for staff, and the reply to the reporter: two calls, neither inside a transaction.
     assert len(watching.open_during_call) == 2 and not any(watching.open_during_call)
 

@@ -250,7 +250,8 @@ async def test_a_report_for_the_desk_begun_before_a_restart_is_filed_after_it(
     await after.feed(message_update(resident, "楼道的灯坏了"))
     [filed] = reports_of(world, resident)
     assert filed.description == "楼道的灯坏了"
-    assert texts(telegram, resident)[-1] == t("human.filed", "zh-Hans", ref=filed.ref)
+    # The confirmation, then the status page's link (web/status).
+    assert texts(telegram, resident)[-1].startswith(t("human.filed", "zh-Hans", ref=filed.ref) + "\n")
 
 
 def reports_of(database: Database, telegram_id: int) -> list[Ticket]:

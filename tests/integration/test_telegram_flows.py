@@ -782,7 +782,9 @@ async def test_with_rasa_down_the_bot_answers_with_the_degraded_menu_and_recover
     telegram.clear()
     await feed(application, message_update(tourist, "동문 옆 등불이 떨어질 것 같아요"))
     [filed] = tickets_of(stack, tourist)
-    assert [plain(x) for x in telegram.texts_to(tourist)] == [t("human.filed", "ko", ref=filed.ref)]
+    [told] = [plain(x) for x in telegram.texts_to(tourist)]
+    # The confirmation, then the status page's link (web/status).
+    assert told.startswith(t("human.filed", "ko", ref=filed.ref) + "\n") and f"/status/{filed.ref}?t=" in told
     [desk] = roster_with_role("desk", "xijin")
     assert filed.category_code is None
     assert filed.owner_id == person(stack, desk["telegram_id"]).id

@@ -149,8 +149,8 @@ def test_a_report_filed_on_the_page_reaches_the_volunteer_and_the_status_page_fo
     if page.locator('[data-payload*="issue_category"]').count():
         answer = press(page, '[data-payload*="sanitation"]')
     # The location request: the page's button asks the browser, which answers with the set geolocation.
-    assert page.locator(".from-bot .buttons button").count(), answer
-    answer = press(page, ".from-bot .buttons button")
+    assert page.locator('[data-action="location"]').count(), answer
+    answer = press(page, '[data-action="location"]')
     assert t("report.ask_description", "zh-Hans") in answer[-1], answer
     answer = say(page, "英国领事馆旧址门口的垃圾桶满了，垃圾堆在地上")
     assert t("report.ask_photo", "zh-Hans") in answer[-1], answer

@@ -225,13 +225,28 @@ def test_public_messages_show_in_the_readers_language_and_private_ones_never(cha
                     ticket_id=ticket.id,
                     kind="message",
                     actor_role="volunteer",
-                    data={"text": "内部：联系电话 13800000000", "language": "zh-Hans"},
+                    data={"text": "内部：联系电话 13800000000", "language": "zh-Hans", "public": False},
+                    at=utcnow(),
+                ),
+                TicketEvent(
+                    ticket_id=ticket.id,
+                    kind="message",
+                    actor_role="volunteer",
+                    data={
+                        "public": True,
+                        "text": "已到现场",
+                        "language": "zh-Hans",
+                        "canned": "on_site",
+                        "translations": {"en": "We are on site now"},
+                    },
                     at=utcnow(),
                 ),
             ]
         )
     english = Browser(chat_site.app).http.get(path + "&lang=en").text
     assert "I will change the bulb tomorrow morning" in english and "machine translation" in english
+    # A canned reply's curated text is no machine translation.
+    assert english.count("machine translation") == 1 and "We are on site now" in english
     chinese = Browser(chat_site.app).http.get(path + "&lang=zh-Hans").text
     assert "明天上午来换灯泡" in chinese
     for page in (english, chinese):

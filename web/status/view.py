@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from community.i18n import t
+from community.i18n import catalogue, t
 from community.servicemap.hours import local_time
 from community.tickets import notify
 from community.tickets.models import Ticket, TicketEvent, TicketState
@@ -68,6 +68,15 @@ def _when(at: datetime) -> str:
     return f"{local_time(at):{TIME_FORMAT}}"
 
 
+def state_text(state: str, language: str) -> str:
+    """A state as the reporter reads it (chat.yml); a state added later without a text there reads as the
+    staff's name for it, or as itself."""
+    for key in (f"state.{state}", f"ticket.state.{state}"):
+        if key in catalogue():
+            return t(key, language)
+    return state
+
+
 def _step_text(event: TicketEvent, language: str) -> str | None:
     data: dict[str, Any] = event.data or {}
     if event.kind == "escalated":
@@ -78,7 +87,7 @@ def _step_text(event: TicketEvent, language: str) -> str | None:
     if event.kind == "reopened" and data.get("rating") == "not_fixed":
         return t("webchat.status.event.not_fixed", language)
     state = _STATE_OF_KIND.get(event.kind)
-    return t(f"state.{state}", language) if state is not None else None
+    return state_text(state, language) if state is not None else None
 
 
 def _message(event: TicketEvent, language: str) -> PublicMessage | None:
@@ -90,7 +99,8 @@ def _message(event: TicketEvent, language: str) -> PublicMessage | None:
     translations = data.get("translations")
     translated = translations.get(language) if isinstance(translations, dict) else None
     if isinstance(translated, str) and translated and data.get("language") != language:
-        return PublicMessage(_when(event.at), translated, True)
+        # A canned reply's texts are curated, not machine-translated.
+        return PublicMessage(_when(event.at), translated, not data.get("canned"))
     if isinstance(original, str) and original:
         return PublicMessage(_when(event.at), original, False)
     return None
@@ -101,7 +111,7 @@ def status_view(session: Session, ticket: Ticket, language: str, now: datetime) 
     page = StatusView(
         ref=ticket.ref,
         state=ticket.state,
-        state_text=t(f"state.{ticket.state}", language),
+        state_text=state_text(ticket.state, language),
         category=notify.category_name(view, language),
         place=notify.place_name(view, language),
         filed=_when(ticket.created_at),

@@ -112,7 +112,9 @@
     } else if (reply.type === "location_request") {
       bubble.textContent = reply.text;
       if (live) {
-        item.appendChild(buttonRow([{ title: reply.button || texts.locationButton }], shareLocation));
+        var row = buttonRow([{ title: reply.button || texts.locationButton }], shareLocation);
+        row.firstChild.dataset.action = "location";
+        item.appendChild(row);
       }
     } else if (reply.type === "photo") {
       var img = el("img", "chat-photo");
