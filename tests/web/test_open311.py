@@ -61,6 +61,15 @@ def test_services_are_our_categories_without_the_emergencies(api: TestClient) ->
     assert lighting["metadata"] is True and lighting["type"] == "realtime"
 
 
+def test_discovery_names_the_endpoint_and_an_unknown_format_is_404(api: TestClient) -> None:
+    [endpoint] = api.get(f"{BASE}/discovery.json").json()["endpoints"]
+    assert endpoint["url"] == "http://testserver/open311/v2"
+    assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    discovery = ET.fromstring(api.get(f"{BASE}/discovery.xml").content)
+    assert discovery.findtext("endpoints/endpoint/formats/format") == "application/json"
+    assert "format" in _error(api.get(f"{BASE}/services.csv"), 404)
+
+
 def test_a_service_definition_lists_the_landmarks_and_an_unknown_code_is_404(api: TestClient) -> None:
     definition = api.get(f"{BASE}/services/lighting.json").json()
     attribute = definition["attributes"][0]
