@@ -151,6 +151,43 @@ def cmd_tickets_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_open311_key_add(args: argparse.Namespace) -> int:
+    from community.open311.keys import add_client
+
+    try:
+        with get_database().session() as session:
+            client, key = add_client(session, args.name, utcnow())
+            print(f"client {client.id} ({client.name}): key {key}")
+    except ValueError as exc:
+        print(f"no key made: {exc}", file=sys.stderr)
+        return 1
+    print("The key is shown this once; only its hash is kept.", file=sys.stderr)
+    return 0
+
+
+def cmd_open311_key_list(args: argparse.Namespace) -> int:
+    from community.open311.keys import list_clients
+
+    with get_database().session() as session:
+        for client in list_clients(session):
+            state = f"revoked {client.revoked_at:%Y-%m-%d %H:%M}" if client.revoked_at else "active"
+            created = f"{client.created_at:%Y-%m-%d}"
+            print(f"{client.id:>4}  {client.key_prefix}…  {created}  {state:<24} {client.name}")
+    return 0
+
+
+def cmd_open311_key_revoke(args: argparse.Namespace) -> int:
+    from community.open311.keys import revoke_client
+
+    with get_database().session() as session:
+        client = revoke_client(session, args.id, utcnow())
+        if client is None:
+            print(f"no client {args.id}", file=sys.stderr)
+            return 1
+        print(f"client {client.id} ({client.name}) revoked")
+    return 0
+
+
 def add_domain_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
     up = db.add_parser("upgrade", help="apply migrations")
@@ -191,6 +228,18 @@ def add_domain_commands(sub: argparse._SubParsersAction) -> None:  # type: ignor
     show = tickets.add_parser("show")
     show.add_argument("ref")
     show.set_defaults(func=cmd_tickets_show)
+
+    open311 = sub.add_parser("open311", help="Open311 clients and their API keys").add_subparsers(
+        dest="action", required=True
+    )
+    key = open311.add_parser("key", help="API keys").add_subparsers(dest="key_action", required=True)
+    key_add = key.add_parser("add", help="a new client; prints its key once")
+    key_add.add_argument("name")
+    key_add.set_defaults(func=cmd_open311_key_add)
+    key.add_parser("list", help="clients, key prefixes, state").set_defaults(func=cmd_open311_key_list)
+    key_revoke = key.add_parser("revoke", help="revoke a client's key")
+    key_revoke.add_argument("id", type=int)
+    key_revoke.set_defaults(func=cmd_open311_key_revoke)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,6 +5,7 @@ from community.database import Base
 from community.grids.models import Grid, GridLevel, Landmark
 from community.knowledge.models import FaqEntry
 from community.language.models import TranslationCacheEntry
+from community.office.models import OfficeLogin, Open311Client
 from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
 from community.outreach.models import Announcement, AnnouncementDelivery, Subscription
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
@@ -43,6 +44,8 @@ __all__ = [
     "Invitation",
     "IssueCategory",
     "Landmark",
+    "OfficeLogin",
+    "Open311Client",
     "OutboxMessage",
     "OutboxStatus",
     "Person",

@@ -36,6 +36,7 @@ from bot.telegram.handlers import (
     volunteers,
 )
 from bot.telegram.handlers import points as points_handlers
+from bot.telegram.handlers.dashboard import dashboard as dashboard_command
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
 from bot.telegram.ratelimit import ChatRateLimiter
 from bot.telegram.render import PayloadStore
@@ -128,6 +129,7 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("team", volunteers.team))
     application.add_handler(CallbackQueryHandler(enrol.on_invite_button, pattern=r"^en:[rg]:"))
     application.add_handler(CallbackQueryHandler(enrol.on_join_button, pattern=r"^en:(ok:|no$)"))
+    application.add_handler(CommandHandler("dashboard", dashboard_command))  # the office's one-time link
 
     application.add_handler(CallbackQueryHandler(staff.on_task_button, pattern=r"^tk:(acc|dec|esc):"))
     application.add_handler(CallbackQueryHandler(rating.on_rating, pattern=r"^rt:"))

@@ -64,6 +64,7 @@ STAFF = {
     "invite": {"zh-Hans": "邀请志愿者", "en": "Invite", "ja": "招待する", "ko": "초대하기"},
     "volunteer": {"zh-Hans": "管理志愿者", "en": "Volunteers", "ja": "ボランティア", "ko": "자원봉사자"},
     "team": {"zh-Hans": "志愿团队", "en": "Teams", "ja": "チーム", "ko": "팀"},
+    "dashboard": {"zh-Hans": "办公台登录", "en": "Dashboard login", "ja": "ダッシュボード", "ko": "대시보드"},
 }
 
 
