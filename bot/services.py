@@ -191,7 +191,9 @@ class Services:
                 # Host and port come from WEB_HOST and WEB_PORT in the environment (environment() below).
                 command=[PYTHON, "-m", "web"],
                 health_url=f"{self.web_url}/healthz",
-                start_seconds=10,
+                # Checked only once up this long: on a busy machine its imports take more than 10 s, and a
+                # check before it listens would restart it over and over.
+                start_seconds=30,
                 health_timeout=5,
                 stop_seconds=5,
             ),
