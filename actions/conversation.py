@@ -10,22 +10,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import database, entity_value, identity_of, menu_buttons, person_of, say
-from community.i18n import CURATED_LANGUAGES, t
+from community.i18n import CURATED_LANGUAGES, LANGUAGE_NAMES, t
 from community.people.service import set_language
-
-LANGUAGE_NAMES = {
-    "zh-Hans": "简体中文",
-    "zh-Hant": "繁體中文",
-    "en": "English",
-    "ja": "日本語",
-    "ko": "한국어",
-    "fr": "Français",
-    "de": "Deutsch",
-    "es": "Español",
-    "ru": "Русский",
-    "th": "ไทย",
-    "vi": "Tiếng Việt",
-}
 
 
 class _Reply(Action, ABC):

@@ -13,14 +13,6 @@ from community.i18n import CURATED_LANGUAGES, FALLBACK_LANGUAGE
 
 LANGUAGE_COOKIE = "lang"
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
-# Each language's name in itself, for the switcher.
-LANGUAGE_NAMES: dict[str, str] = {
-    "zh-Hans": "简体中文",
-    "zh-Hant": "繁體中文",
-    "en": "English",
-    "ja": "日本語",
-    "ko": "한국어",
-}
 # Regions whose Chinese is written in Traditional characters.
 _TRADITIONAL_REGIONS = {"tw", "hk", "mo"}
 

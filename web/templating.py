@@ -18,8 +18,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from community.i18n import CURATED_LANGUAGES, pick, t
-from web.i18n import LANGUAGE_NAMES, page_language, remember_language
+from community.i18n import CURATED_LANGUAGES, LANGUAGE_NAMES, pick, t
+from web.i18n import page_language, remember_language
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 

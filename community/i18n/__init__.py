@@ -16,6 +16,25 @@ import yaml
 CURATED_LANGUAGES = ("zh-Hans", "zh-Hant", "en", "ja", "ko")
 FALLBACK_LANGUAGE = "en"
 _DIR = Path(__file__).resolve().parent
+# Each language by its own name (a language switcher, the desk choosing which translation to write).
+LANGUAGE_NAMES: dict[str, str] = {
+    "zh-Hans": "简体中文",
+    "zh-Hant": "繁體中文",
+    "en": "English",
+    "ja": "日本語",
+    "ko": "한국어",
+    "fr": "Français",
+    "de": "Deutsch",
+    "es": "Español",
+    "it": "Italiano",
+    "pt": "Português",
+    "ru": "Русский",
+    "th": "ไทย",
+    "vi": "Tiếng Việt",
+    "id": "Bahasa Indonesia",
+    "ms": "Bahasa Melayu",
+    "ar": "العربية",
+}
 
 
 class CatalogueError(ValueError):

@@ -16,13 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from community.grids.geo import haversine_m
-from community.i18n import pick, t
+from community.i18n import LANGUAGE_NAMES, pick, t
 from community.knowledge.schema import SERVICE_TYPES
 from community.servicemap.export import export_geojson
 from community.servicemap.hours import describe, is_open
 from community.servicemap.models import ServicePoint
 from community.servicemap.service import format_distance, service_label, type_name, walking_minutes
-from web.i18n import LANGUAGE_NAMES
 
 # A Telegram deep-link payload: at most 64 characters of A-Z, a-z, 0-9, _ and - (the Bot API's rule).
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -19,7 +19,7 @@ from bot.telegram.render import send_text
 from community.conversations import service as conversations
 from community.database import utcnow
 from community.grids.models import GridLevel
-from community.i18n import CURATED_LANGUAGES, pick
+from community.i18n import CURATED_LANGUAGES, LANGUAGE_NAMES, pick
 from community.outreach import announce as announcements
 from community.outreach import audience as audiences
 from community.outreach.models import AnnouncementStatus
@@ -170,14 +170,6 @@ def _choose(context: ContextTypes.DEFAULT_TYPE, update: Update, draft_id: int, a
 # --- the preview ------------------------------------------------------------------------------------------
 
 
-# Each language by its own name: the desk picks the language it is about to write.
-LANGUAGE_NAMES = {
-    "zh-Hans": "简体中文",
-    "zh-Hant": "繁體中文",
-    "en": "English",
-    "ja": "日本語",
-    "ko": "한국어",
-}
 
 
 def _language_name(code: str, language: str) -> str:
