@@ -37,6 +37,9 @@ async def test_the_command_menu_is_set_in_each_language(
         "mytickets",
         "language",
         "cancel",
+        "subscribe",
+        "unsubscribe",
+        "forget",
     }
     assert {c["command"]: c["description"] for c in by_language["zh"]}["report"] == "报告问题"
 

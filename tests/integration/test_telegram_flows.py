@@ -496,8 +496,9 @@ async def test_an_update_delivered_twice_is_processed_once(
     [filed] = tickets_of(stack, reporter)
     assert filed.category_code == "lighting"
     sent = telegram.to(reporter, "sendMessage")
-    assert len(sent) == 1, transcript(telegram, reporter)
-    assert filed.ref in sent[0].text
+    # Once: the confirmation and the status page's link, not twice each.
+    assert len(sent) == 2, transcript(telegram, reporter)
+    assert filed.ref in sent[0].text and f"/status/{filed.ref}?t=" in sent[1].text
     assert len([c for c in telegram.calls if c.method == "answerCallbackQuery"]) == 1
     with stack.database.session() as session:
         seen = session.scalars(
