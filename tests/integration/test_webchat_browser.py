@@ -151,8 +151,10 @@ def test_a_report_filed_on_the_page_reaches_the_volunteer_and_the_status_page_fo
     # The location request: the page's button asks the browser, which answers with the set geolocation.
     assert page.locator('[data-action="location"]').count(), answer
     answer = press(page, '[data-action="location"]')
-    assert t("report.ask_description", "zh-Hans") in answer[-1], answer
-    answer = say(page, "英国领事馆旧址门口的垃圾桶满了，垃圾堆在地上")
+    # What the first message said is the description: the form confirms it instead of asking again.
+    noted = t("outreach.confirm_description", "zh-Hans", description="这里垃圾很多，好几天没人清理了")
+    assert noted in answer[-1], answer
+    answer = press(page, '[data-payload="/affirm"]')
     assert t("report.ask_photo", "zh-Hans") in answer[-1], answer
     answer = press(page, '[data-payload="/deny"]')
     assert t("report.ask_contact", "zh-Hans") in answer[-1], answer
@@ -166,7 +168,7 @@ def test_a_report_filed_on_the_page_reaches_the_volunteer_and_the_status_page_fo
 
     filed = _ticket(stack.database, ref)
     assert filed.category_code == "sanitation" and filed.micro_grid_code == spot["micro_grid"]
-    assert filed.channel == "web"
+    assert filed.channel == "web" and filed.description == "这里垃圾很多，好几天没人清理了"
 
     status = open_page(locale="zh-CN")
     status.goto(f"{chat_url}{status_path}")
