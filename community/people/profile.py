@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from community.people.models import VolunteerProfile
-from community.tickets.models import IssueCategory
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_WORDS: dict[str, int] = {name: i for i, name in enumerate(DAY_NAMES)}
@@ -143,6 +142,9 @@ def format_windows(windows: list[Window]) -> str:
 def known_skills(session: Session) -> set[str]:
     """Skills a volunteer may have: those the categories need and those the teams offer."""
     from community.people.records import Team
+
+    # Imported here: routing imports this module, and community.tickets (the package) imports routing.
+    from community.tickets.models import IssueCategory
 
     skills = {c.skill for c in session.scalars(select(IssueCategory).where(IssueCategory.active.is_(True)))}
     for team in session.scalars(select(Team).where(Team.active.is_(True))):
