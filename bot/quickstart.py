@@ -1,10 +1,11 @@
 """A first start that does not wait for the full model.
 
-On a fresh clone `make run` trains a quick model (nlu/config.quick.yml, about a minute) and opens the chat
-on it. `xijin run` then trains the full model in the background, at low priority, with the set-up's own
-command (so its fingerprint and Rasa's cache are the ones `make test` uses), and asks the running Rasa server
-to load it (a restart by supervisord: Rasa loads the newest model of its folder). The person chatting is told
-both times; meanwhile the bot answers with its degraded menu, as during any Rasa restart.
+On a fresh clone `make run` trains a quick model (nlu/config.quick.yml, about two minutes) and opens the
+chat on it. `xijin run` then trains the full model in the background, at low priority, with the set-up's own
+command (so its fingerprint and Rasa's cache are the ones `make test` uses; the quick model has a cache of
+its own), and has Rasa load it (a restart by supervisord: Rasa loads the newest model of its folder). The
+person chatting is told both times; meanwhile the bot answers with its degraded menu, as during any Rasa
+restart.
 """
 
 from __future__ import annotations

@@ -74,15 +74,19 @@ fi
 # Rasa's cache (nlu/.rasa) lets a training reuse every component whose config and inputs did not change.
 # Rasa fingerprints a component's config and inputs, not its code: one cache per version of our components'
 # code, so a component trained by older code (or stored the older way) is never reused.
+# The quick model has a cache of its own: Rasa names a cached linear model's file after its node, whose index
+# differs without the DIET, and a full model assembled from the quick one's cache would not load.
 train() {  # train CONFIG NAME: into var/ first, then one rename, so a running Rasa never sees half a file
-  local config=$1 name=$2 code
+  local config=$1 name=$2 code cache
   code=$(stamp $(find nlu/xijin_nlu -type f -name '*.py' | sort))
+  cache="cache-$code"; [ "$name" = quick ] && cache="cache-$code-quick"
   if [ -d nlu/.rasa ]; then
-    find nlu/.rasa -mindepth 1 -maxdepth 1 -name 'cache*' ! -name "cache-$code" -exec rm -rf {} +
+    find nlu/.rasa -mindepth 1 -maxdepth 1 -name 'cache*' ! -name "cache-$code" ! -name "cache-$code-quick" \
+      -exec rm -rf {} +
   fi
   rm -rf "var/train-$name"; mkdir -p nlu/models
   ( cd nlu && RASA_TELEMETRY_ENABLED=false PYTHONPATH="$ROOT/nlu" ACTION_SERVER_URL=http://127.0.0.1:5055/webhook \
-      RASA_CACHE_DIRECTORY=".rasa/cache-$code" ../.venv-rasa/bin/rasa train --data data --domain domain.yml \
+      RASA_CACHE_DIRECTORY=".rasa/$cache" ../.venv-rasa/bin/rasa train --data data --domain domain.yml \
       --config "$config" --out "../var/train-$name" --fixed-model-name "$name" --quiet > "../var/train-$name.log" 2>&1 ) || {
     tail -n 40 "var/train-$name.log" >&2; echo "training failed; the whole log is var/train-$name.log" >&2; exit 1; }
   mv "var/train-$name/$name.tar.gz" "nlu/models/$name.tar.gz"

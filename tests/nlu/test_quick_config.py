@@ -1,6 +1,6 @@
 """The quick model's pipeline (nlu/config.quick.yml) is config.yml's without the DIET and with fewer
-ResponseSelector epochs: every other component configured alike, so Rasa's cache serves the full training
-what the quick one trained, and the emergency net guards the quick model too."""
+ResponseSelector epochs: every other component configured alike, so the quick model understands as the full
+one's linear member does, and the emergency net guards the quick model too."""
 
 from __future__ import annotations
 
