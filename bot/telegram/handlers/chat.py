@@ -12,10 +12,7 @@ from telegram.ext import ContextTypes
 
 from bot.replies import Turn
 from bot.telegram.context import assistant, chat_user
-from bot.telegram.handlers.announce import announce_text
-from bot.telegram.handlers.extension import reason_for_extension
-from bot.telegram.handlers.staff import resolve_with_note
-from bot.telegram.handlers.thread import take_message
+from bot.telegram.handlers.pending import take_location, take_photo, take_text
 from bot.telegram.render import send_turn
 
 
@@ -30,13 +27,7 @@ async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, turn: Turn)
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     assert message is not None and message.text is not None
-    if (
-        await resolve_with_note(update, context)
-        or await take_message(update, context)
-        or await announce_text(update, context)
-    ):
-        return
-    if await reason_for_extension(update, context):
+    if await take_text(update, context):
         return
     turn = await assistant(context).handle(chat_user(update), message.text, message_id=message.message_id)
     await _reply(update, context, turn)
@@ -45,7 +36,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     assert message is not None and message.location is not None
-    if await take_message(update, context):
+    if await take_location(update, context):
         return
     where = (message.location.latitude, message.location.longitude)
     turn = await assistant(context).handle(
@@ -58,7 +49,7 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A photo (the largest size) reaches the report form; its caption is the message text."""
     message = update.effective_message
     assert message is not None and message.photo
-    if await resolve_with_note(update, context) or await take_message(update, context):
+    if await take_photo(update, context):
         return
     turn = await assistant(context).handle(
         chat_user(update), message.caption, photos=(message.photo[-1].file_id,), message_id=message.message_id

@@ -109,6 +109,7 @@ async def on_task_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 # Which ticket a volunteer is resolving lives in the database (conversation state "resolve_note", one hour),
 # not in the process: the note resolves the ticket whose Resolve was pressed LAST, also after a restart of
 # the bot or when another bot process receives the note.
+RESOLVE_NOTE = "resolve_note"
 
 
 def _begin_resolve(
@@ -121,7 +122,7 @@ def _begin_resolve(
         if not me.is_staff or press is None:
             return False, me.preferred_language
         pending = {"ticket_id": press.ticket_id, "version": press.version}
-        conversations.put(session, "resolve_note", user.key, pending, utcnow())
+        conversations.put(session, RESOLVE_NOTE, user.key, pending, utcnow())
         return True, me.preferred_language
 
 
@@ -152,7 +153,7 @@ def _resolve_pending(
     user = chat_user(update)
     now = utcnow()
     with database(context).session() as session:
-        pending = conversations.get(session, "resolve_note", user.key, now)
+        pending = conversations.get(session, RESOLVE_NOTE, user.key, now)
         if pending is None:
             return None
         me = assistant(context).person_for(session, user)
@@ -160,7 +161,7 @@ def _resolve_pending(
     try:
         with database(context).session() as session:
             # Forgotten in the same transaction as the resolution: both happen, or (an error) neither.
-            conversations.forget(session, "resolve_note", user.key)
+            conversations.forget(session, RESOLVE_NOTE, user.key)
             me = assistant(context).person_for(session, user)
             ticket = resolve(
                 session,
@@ -177,7 +178,7 @@ def _resolve_pending(
         if getattr(exc, "field", None) != "note":
             # Stale or no longer possible: nothing to wait for. A missing note is asked for again.
             with database(context).session() as session:
-                conversations.forget(session, "resolve_note", user.key)
+                conversations.forget(session, RESOLVE_NOTE, user.key)
         return exc.localized(language), False
 
 
@@ -191,7 +192,7 @@ def _keyboard(rows: list[list[dict[str, str]]] | None) -> InlineKeyboardMarkup |
 
 def _pending_resolve(context: ContextTypes.DEFAULT_TYPE, update: Update) -> dict[str, Any] | None:
     with database(context).session() as session:
-        pending = conversations.get(session, "resolve_note", chat_user(update).key, utcnow())
+        pending = conversations.get(session, RESOLVE_NOTE, chat_user(update).key, utcnow())
     return dict(pending) if pending is not None else None
 
 
