@@ -7,6 +7,15 @@ from community.knowledge.models import FaqEntry
 from community.language.models import TranslationCacheEntry
 from community.office.models import OfficeLogin, Open311Client
 from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
+
+# 有事好商量 (issue #17): matters, their supports, participants, events and standards.
+from community.matters.models import (
+    Matter,
+    MatterEvent,
+    MatterParticipant,
+    MatterStandard,
+    MatterSupport,
+)
 from community.outreach.models import Announcement, AnnouncementDelivery, Subscription
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
 from community.people.records import Invitation, PersonEvent, Team, TeamMember
@@ -44,6 +53,11 @@ __all__ = [
     "Invitation",
     "IssueCategory",
     "Landmark",
+    "Matter",
+    "MatterEvent",
+    "MatterParticipant",
+    "MatterStandard",
+    "MatterSupport",
     "OfficeLogin",
     "Open311Client",
     "OutboxMessage",

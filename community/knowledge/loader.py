@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from community.database import Base, Database
 from community.grids.models import Grid, Landmark
 from community.knowledge.models import FaqEntry
+from community.matters.models import MatterStandard
+from community.matters.standards import read_standards, standard_rows
 from community.knowledge.schema import (
     FILES,
     KnowledgeBase,
@@ -36,7 +38,7 @@ from community.people.teams import read_teams, seed_members, team_rows
 from community.servicemap.models import ServicePoint
 from community.tickets.models import IssueCategory
 
-KINDS = ("faq", "grids", "landmarks", "service_points", "categories", "people", "teams")
+KINDS = ("faq", "grids", "landmarks", "service_points", "categories", "people", "teams", "standards")
 ROSTER_PREFIX = "roster:"
 _STAFF_ROLES = frozenset(r.value for r in Role if r.is_staff)
 
@@ -337,6 +339,8 @@ def load_into_database(session: Session, kb: KnowledgeBase) -> LoadReport:
     report = LoadReport()
     plan = _plan_people(session, kb)  # may raise; nothing has been written yet
     teams = read_teams(kb)  # likewise
+    # 有事好商量 (issue #17): the 6 areas and 43 standards, validated before any write as well.
+    matter_standards = read_standards(kb, {t.id for t in teams.teams})
     # Parents before children: the grid tree references itself, landmarks reference micro-grids, service
     # points reference landmarks, roles reference grids. Flushing between steps keeps that order on both
     # backends without relying on the unit of work's sort.
@@ -355,6 +359,8 @@ def load_into_database(session: Session, kb: KnowledgeBase) -> LoadReport:
     _sync(session, Team, "code", team_rows(teams), report.kinds["teams"])
     session.flush()
     seed_members(session, teams, ROSTER_PREFIX)
+    session.flush()
+    _sync(session, MatterStandard, "code", standard_rows(matter_standards), report.kinds["standards"])
     session.flush()
     return report
 
