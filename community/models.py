@@ -5,10 +5,6 @@ from community.database import Base
 from community.grids.models import Grid, GridLevel, Landmark
 from community.knowledge.models import FaqEntry
 from community.language.models import TranslationCacheEntry
-from community.office.models import OfficeLogin, Open311Client
-from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
-
-# 有事好商量 (issue #17): matters, their supports, participants, events and standards.
 from community.matters.models import (
     Matter,
     MatterEvent,
@@ -16,6 +12,8 @@ from community.matters.models import (
     MatterStandard,
     MatterSupport,
 )
+from community.office.models import OfficeLogin, Open311Client
+from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
 from community.outreach.models import Announcement, AnnouncementDelivery, Subscription
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
 from community.people.records import Invitation, PersonEvent, Team, TeamMember

@@ -22,8 +22,6 @@ from sqlalchemy.orm import Session
 from community.database import Base, Database
 from community.grids.models import Grid, Landmark
 from community.knowledge.models import FaqEntry
-from community.matters.models import MatterStandard
-from community.matters.standards import read_standards, standard_rows
 from community.knowledge.schema import (
     FILES,
     KnowledgeBase,
@@ -32,6 +30,8 @@ from community.knowledge.schema import (
     Problem,
     load_knowledge,
 )
+from community.matters.models import MatterStandard
+from community.matters.standards import read_standards, standard_rows
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
 from community.people.records import Team
 from community.people.teams import read_teams, seed_members, team_rows

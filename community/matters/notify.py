@@ -100,7 +100,7 @@ def to_desk_raised(session: Session, matter: Matter, desk: Person, now: datetime
 
 
 def filed(session: Session, matter: Matter, residents: list[Person], now: datetime) -> None:
-    """The raiser hears where it was filed; the micro-grid's residents get the matter with a Support button."""
+    """The raiser hears where it was filed; the residents of the micro-grid get it with a Support button."""
     for person in residents:
         if person.id == matter.raiser_id:
             continue

@@ -311,7 +311,7 @@ def support(session: Session, matter_id: int, person_id: int, now: datetime) -> 
     return SupportResult(counted, count, matter.threshold, reached)
 
 
-# --- the 议事会 ----------------------------------------------------------------------------------------------
+# --- the 议事会 (meeting) ---------------------------------------------------------------------------
 
 
 def parse_meeting(text: str, zone: Any) -> tuple[datetime, str]:

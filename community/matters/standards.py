@@ -1,6 +1,6 @@
-"""knowledge/standards.yml: the 6 areas and 43 standards of 协商议事标准, the default support threshold and the
-kinds of invitee of a 议事会. Validated like the other knowledge files (file, entry and field named), loaded
-into `matter_standards` by community/knowledge/loader.py."""
+"""knowledge/standards.yml: the 6 areas and 43 standards of 协商议事标准, the default support threshold and
+the kinds of invitee of a 议事会. Validated like the other knowledge files (file, entry and field named),
+loaded into `matter_standards` by community/knowledge/loader.py."""
 
 from __future__ import annotations
 
