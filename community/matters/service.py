@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -38,6 +38,7 @@ from community.matters.standards import row
 from community.outreach.models import Subscription
 from community.people.models import Person, PersonRole, Role
 from community.people.records import TeamMember
+from community.tickets.clock import community_zone
 
 MIN_TEXT = 4
 MAX_TEXT = 1000
@@ -314,7 +315,7 @@ def support(session: Session, matter_id: int, person_id: int, now: datetime) -> 
 # --- the 议事会 (meeting) ---------------------------------------------------------------------------
 
 
-def parse_meeting(text: str, zone: Any) -> tuple[datetime, str]:
+def parse_meeting(text: str, zone: Any = None) -> tuple[datetime, str]:
     """ "2026-12-12 19:30 社区议事厅" (the community's local time) → the moment in UTC and the place."""
     found = _MEETING.match(text or "")
     if found is None:
@@ -328,9 +329,7 @@ def parse_meeting(text: str, zone: Any) -> tuple[datetime, str]:
     place = found[3].strip()
     if len(place) > MAX_PLACE:
         raise MatterError("matters.place.too_long", limit=MAX_PLACE)
-    from datetime import UTC
-
-    return local.replace(tzinfo=zone).astimezone(UTC), place
+    return local.replace(tzinfo=zone or community_zone()).astimezone(UTC), place
 
 
 def invitees(session: Session, matter: Matter) -> dict[int, str]:
