@@ -28,6 +28,7 @@ from bot.telegram.handlers import (
     enrol,
     errors,
     extension,
+    matters,
     privacy,
     rating,
     staff,
@@ -130,6 +131,10 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(enrol.on_invite_button, pattern=r"^en:[rg]:"))
     application.add_handler(CallbackQueryHandler(enrol.on_join_button, pattern=r"^en:(ok:|no$)"))
     application.add_handler(CommandHandler("dashboard", dashboard_command))  # the office's one-time link
+    # 有事好商量 (issue #17): /matter raises a matter, /matters is the desk's list, mt: buttons.
+    application.add_handler(CommandHandler("matter", matters.matter))
+    application.add_handler(CommandHandler("matters", matters.list_matters))
+    application.add_handler(CallbackQueryHandler(matters.on_button, pattern=r"^mt:"))
 
     application.add_handler(CallbackQueryHandler(staff.on_task_button, pattern=r"^tk:(acc|dec|esc):"))
     application.add_handler(CallbackQueryHandler(rating.on_rating, pattern=r"^rt:"))

@@ -42,6 +42,8 @@ PUBLIC = {
         "ja": "保存した電話番号を削除",
         "ko": "저장된 번호 삭제",
     },
+    # 有事好商量 (issue #17): a resident raises a matter.
+    "matter": {"zh-Hans": "有事好商量", "en": "Raise a matter", "ja": "議題を出す", "ko": "안건 제안"},
 }
 STAFF = {
     "tasks": {"zh-Hans": "我的任务", "en": "My tasks", "ja": "担当タスク", "ko": "내 업무"},
@@ -65,6 +67,8 @@ STAFF = {
     "volunteer": {"zh-Hans": "管理志愿者", "en": "Volunteers", "ja": "ボランティア", "ko": "자원봉사자"},
     "team": {"zh-Hans": "志愿团队", "en": "Teams", "ja": "チーム", "ko": "팀"},
     "dashboard": {"zh-Hans": "办公台登录", "en": "Dashboard login", "ja": "ダッシュボード", "ko": "대시보드"},
+    # 有事好商量 (issue #17): the desk's list of open matters.
+    "matters": {"zh-Hans": "议事事项（服务台）", "en": "Matters (desk)", "ja": "議題（窓口）", "ko": "안건(데스크)"},
 }
 
 

@@ -25,6 +25,7 @@ TTL: Final[Mapping[str, timedelta]] = {
     "extension_reason": timedelta(hours=1),  # a holder asked for more time and the bot waits for the reason
     "payload": timedelta(days=7),  # the Rasa payload behind a long button's short key
     "announce": timedelta(hours=1),  # the desk is writing an announcement (its text or a translation)
+    "matter": timedelta(hours=1),  # 有事好商量: a matter's text, a meeting's time and place, an outcome
 }
 
 

@@ -22,6 +22,8 @@ from bot.telegram.handlers.announce import STATE as ANNOUNCE
 from bot.telegram.handlers.announce import announce_text
 from bot.telegram.handlers.extension import PENDING as EXTENSION_REASON
 from bot.telegram.handlers.extension import reason_for_extension
+from bot.telegram.handlers.matters import STATE as MATTER
+from bot.telegram.handlers.matters import take_text as matter_text
 from bot.telegram.handlers.staff import RESOLVE_NOTE, resolve_with_note
 from bot.telegram.handlers.thread import PENDING as THREAD_NEXT
 from bot.telegram.handlers.thread import take_message
@@ -35,6 +37,7 @@ TEXT: tuple[tuple[str, Handler], ...] = (
     (THREAD_NEXT, take_message),
     (ANNOUNCE, announce_text),
     (EXTENSION_REASON, reason_for_extension),
+    (MATTER, matter_text),  # 有事好商量: a matter, a meeting's time and place, an outcome
 )
 PHOTO: tuple[tuple[str, Handler], ...] = ((RESOLVE_NOTE, resolve_with_note), (THREAD_NEXT, take_message))
 LOCATION: tuple[tuple[str, Handler], ...] = ((THREAD_NEXT, take_message),)
