@@ -68,7 +68,12 @@ STAFF = {
     "team": {"zh-Hans": "志愿团队", "en": "Teams", "ja": "チーム", "ko": "팀"},
     "dashboard": {"zh-Hans": "办公台登录", "en": "Dashboard login", "ja": "ダッシュボード", "ko": "대시보드"},
     # 有事好商量 (issue #17): the desk's list of open matters.
-    "matters": {"zh-Hans": "议事事项（服务台）", "en": "Matters (desk)", "ja": "議題（窓口）", "ko": "안건(데스크)"},
+    "matters": {
+        "zh-Hans": "议事事项（服务台）",
+        "en": "Matters (desk)",
+        "ja": "議題（窓口）",
+        "ko": "안건(데스크)",
+    },
 }
 
 
