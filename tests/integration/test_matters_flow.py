@@ -237,3 +237,38 @@ async def test_a_matter_gathers_support_a_meeting_decides_and_the_outcome_reache
     assert f"【en】{OUTCOME}" in page and "3/3" in page
     for secret in [*secrets, "Tester"]:
         assert secret not in page
+
+
+async def test_without_a_known_micro_grid_the_resident_chooses_one_and_cancel_drops_the_matter(
+    app: Application, world: Database
+) -> None:
+    db, telegram = world, telegram_of(app)
+    newcomer = 813_100_020
+    person(db, newcomer, "en")
+    await feed(app, message_update(newcomer, "/matter", language_code="en"))
+    assert plain(telegram.texts_to(newcomer)[-1]) == t("matters.ask_grid", "en")
+    await feed(app, callback_update(newcomer, button(telegram.to(newcomer), f"mt:g:0:{GRID}")))
+    assert plain(telegram.texts_to(newcomer)[-1]) == t("matters.ask_text", "en")
+    await feed(app, message_update(newcomer, "no", language_code="en"))  # too short: asked again, politely
+    assert plain(telegram.texts_to(newcomer)[-1]) == t("matters.text.too_short", "en", minimum=4)
+    await feed(app, message_update(newcomer, "/cancel", language_code="en"))
+    await feed(app, message_update(newcomer, "The lamp by the west gate is too dim", language_code="en"))
+    with db.session() as session:
+        assert session.scalars(select(Matter)).first() is None
+
+
+async def test_a_resident_cannot_use_the_desk_list_or_its_buttons(app: Application, world: Database) -> None:
+    db, telegram = world, telegram_of(app)
+    resident = 813_100_030
+    person(db, resident, "ja", grid=GRID)
+    await feed(app, message_update(resident, "/matter", language_code="ja"))
+    await feed(app, message_update(resident, MATTER, language_code="ja"))
+    with db.session() as session:
+        matter_id = session.scalars(select(Matter.id)).one()
+    await feed(app, message_update(resident, "/matters", language_code="ja"))
+    assert plain(telegram.texts_to(resident)[-1]) == t("matters.not_desk", "ja")
+    for press in (f"mt:f:{matter_id}", f"mt:t:{matter_id}:env_litter_points", f"mt:m:{matter_id}"):
+        await feed(app, callback_update(resident, press, language_code="ja"))
+        assert plain(telegram.texts_to(resident)[-1]) == t("matters.not_desk", "ja")
+    with db.session() as session:
+        assert session.get(Matter, matter_id).state == MatterState.RAISED  # type: ignore[union-attr]

@@ -151,6 +151,7 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     volunteer's pending Resolve."""
     _, lang = await run_sync(person_of, context, update)
     await assistant(context).cancel(chat_user(update))
+    await run_sync(matters.forget_state, context, update)  # a matter's text or a meeting awaited (#17)
     chat = update.effective_chat
     assert chat is not None
     await send_text(context.bot, chat.id, say("bot.cancelled", lang), remove_keyboard())

@@ -50,6 +50,11 @@ def _set_state(context: ContextTypes.DEFAULT_TYPE, update: Update, value: dict[s
         conversations.update(session, chat_user(update).key, {STATE: value}, utcnow())
 
 
+def forget_state(context: ContextTypes.DEFAULT_TYPE, update: Update) -> None:
+    """/cancel: no text is awaited for a matter any more."""
+    _set_state(context, update, None)
+
+
 def _page(context: ContextTypes.DEFAULT_TYPE, ref: str) -> str | None:
     settings = context.application.bot_data.get("settings")
     base = getattr(settings, "web_public_url", "") if settings is not None else ""
