@@ -265,3 +265,33 @@ def test_bad_input_is_refused_with_a_catalogue_text_and_nothing_is_written(world
         service.record_outcome(session, matter_id, desk, words("结果"), NOW)
     assert refused.value.key == "matters.state.no_meeting"
     assert matter(db, matter_id).state == MatterState.FILED
+
+
+def test_the_desk_closes_a_matter_without_a_meeting_and_its_supporters_hear_the_reason(
+    world: Database,
+) -> None:
+    db = world
+    desk = person(db, 813_000_091, desk=True)
+    raiser = person(db, 813_000_092, grid=GRID)
+    matter_id = raise_one(db, raiser)
+    file_one(db, matter_id, desk)
+    supporter = person(db, 813_000_093, "ko", grid=GRID)
+    with db.session() as session:
+        service.support(session, matter_id, supporter, NOW)
+    reason = "物业已答应本周把垃圾桶挪走，无需开会。"
+    with db.session() as session:
+        service.close_matter(
+            session, matter_id, desk, words(reason, ko="관리사무소가 이번 주에 옮깁니다."), NOW
+        )
+    assert matter(db, matter_id).state == MatterState.CLOSED
+    assert any(reason in text for text in outbox_to(db, raiser))
+    assert any(
+        "관리사무소가 이번 주에 옮깁니다." in text and "협의회 없이" in text
+        for text in outbox_to(db, supporter)
+    )
+    with pytest.raises(MatterError) as refused, db.session() as session:
+        service.support(session, matter_id, supporter, NOW)
+    assert refused.value.key == "matters.support.closed"
+    with pytest.raises(MatterError) as refused, db.session() as session:
+        service.close_matter(session, matter_id, desk, words("再关一次可以吗"), NOW)
+    assert refused.value.key == "matters.state.finished"
