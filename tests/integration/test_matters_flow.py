@@ -272,3 +272,28 @@ async def test_a_resident_cannot_use_the_desk_list_or_its_buttons(app: Applicati
         assert plain(telegram.texts_to(resident)[-1]) == t("matters.not_desk", "ja")
     with db.session() as session:
         assert session.get(Matter, matter_id).state == MatterState.RAISED  # type: ignore[union-attr]
+
+
+async def test_the_deep_link_of_a_filed_matter_shows_it_with_its_support_button(
+    app: Application, world: Database
+) -> None:
+    db, telegram = world, telegram_of(app)
+    person(db, DESK, "zh-Hans", desk=True)
+    neighbour = 813_100_040
+    person(db, RAISER, "zh-Hans", grid=GRID)
+    person(db, neighbour, "ko", grid=GRID)
+    await feed(app, message_update(RAISER, "/matter", language_code="zh-hans"))
+    await feed(app, message_update(RAISER, MATTER, language_code="zh-hans"))
+    with db.session() as session:
+        matter_id, ref = session.execute(select(Matter.id, Matter.ref)).one()
+    await feed(app, callback_update(DESK, f"mt:t:{matter_id}:env_litter_points"))
+    await feed(app, message_update(neighbour, f"/start mt_{ref}", language_code="ko"))
+    card = telegram.to(neighbour)[-1]
+    assert plain(card.text).startswith(f"🗣 안건 {ref}")
+    assert f"【ko】{MATTER}" in plain(card.text)
+    await feed(app, callback_update(neighbour, button([card], f"mt:s:{matter_id}")))
+    assert plain(telegram.texts_to(neighbour)[-1]) == t(
+        "matters.support.counted", "ko", ref=ref, count=1, threshold=3
+    )
+    await feed(app, message_update(neighbour, "/start mt_mnothere", language_code="ko"))
+    assert plain(telegram.texts_to(neighbour)[-1]) == t("matters.unknown", "ko")
