@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from community.grids.models import Grid
 from community.i18n import is_curated, pick, t
 from community.matters.models import Matter, MatterStandard
-from community.outbox.service import enqueue
+from community.outbox.service import WEB_KEY_PREFIX, enqueue
 from community.people.models import Person
 from community.tickets.notify import PARAM_CHARS, esc, local_time, shorten
 from community.tickets.thread_notify import reads
@@ -77,7 +77,8 @@ def _send(
     session: Session, person: Person, text: str, now: datetime, buttons: list[Any] | None = None
 ) -> None:
     payload: dict[str, Any] = {"text": text, "parse_mode": "HTML"}
-    if buttons:
+    # The web chat has no use for these buttons (it answers only its own): a web raiser reads the text.
+    if buttons and not person.external_key.startswith(WEB_KEY_PREFIX):
         payload["buttons"] = buttons
     enqueue(session, person, KIND, payload, now=now)
 
