@@ -277,6 +277,8 @@ def support(session: Session, matter_id: int, person_id: int, now: datetime) -> 
     matter = _matter(session, matter_id, lock=True)
     person = session.get(Person, person_id)
     assert person is not None
+    if matter.state == MatterState.RAISED:
+        raise MatterError("matters.support.not_filed", ref=matter.ref)
     if matter.state not in (MatterState.FILED, MatterState.MEETING_CALLED):
         raise MatterError("matters.support.closed", ref=matter.ref)
     if matter.grid_code not in resident_micro_grids(session, person, now):

@@ -134,8 +134,11 @@ def test_supporting_twice_counts_once(world: Database) -> None:
     db = world
     desk = person(db, 813_000_041, desk=True)
     matter_id = raise_one(db, person(db, 813_000_042, grid=GRID))
-    file_one(db, matter_id, desk)
     resident = person(db, 813_000_043, grid=GRID)
+    with pytest.raises(MatterError) as refused, db.session() as session:
+        service.support(session, matter_id, resident, NOW)  # not filed yet
+    assert refused.value.key == "matters.support.not_filed"
+    file_one(db, matter_id, desk)
     with db.session() as session:
         first = service.support(session, matter_id, resident, NOW)
     with db.session() as session:
