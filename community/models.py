@@ -10,6 +10,10 @@ from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
 from community.outreach.models import Announcement, AnnouncementDelivery, Subscription
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
 from community.people.records import Invitation, PersonEvent, Team, TeamMember
+
+# Partners and projects (issue #17, 便民服务联认).
+from community.partners.models import Partner, PartnerContact
+from community.projects.models import Project, ProjectClaim, ProjectEvent, ProjectSummary, ProjectSupporter
 from community.servicemap.models import ServicePoint
 from community.tickets.canned import AddedReply
 from community.tickets.models import (
@@ -48,10 +52,17 @@ __all__ = [
     "Open311Client",
     "OutboxMessage",
     "OutboxStatus",
+    "Partner",
+    "PartnerContact",
     "Person",
     "PersonEvent",
     "PersonRole",
     "PointBonus",
+    "Project",
+    "ProjectClaim",
+    "ProjectEvent",
+    "ProjectSummary",
+    "ProjectSupporter",
     "ProcessedUpdate",
     "Rating",
     "Role",

@@ -33,10 +33,14 @@ from community.knowledge.schema import (
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
 from community.people.records import Team
 from community.people.teams import read_teams, seed_members, team_rows
+
+# Partners of the needs-as-projects part (issue #17): knowledge/partners.yml.
+from community.partners.knowledge import partner_rows, read_partners, seed_contacts
+from community.partners.models import Partner
 from community.servicemap.models import ServicePoint
 from community.tickets.models import IssueCategory
 
-KINDS = ("faq", "grids", "landmarks", "service_points", "categories", "people", "teams")
+KINDS = ("faq", "grids", "landmarks", "service_points", "categories", "people", "teams", "partners")
 ROSTER_PREFIX = "roster:"
 _STAFF_ROLES = frozenset(r.value for r in Role if r.is_staff)
 
@@ -337,6 +341,7 @@ def load_into_database(session: Session, kb: KnowledgeBase) -> LoadReport:
     report = LoadReport()
     plan = _plan_people(session, kb)  # may raise; nothing has been written yet
     teams = read_teams(kb)  # likewise
+    partners = read_partners(kb, teams)  # likewise (issue #17)
     # Parents before children: the grid tree references itself, landmarks reference micro-grids, service
     # points reference landmarks, roles reference grids. Flushing between steps keeps that order on both
     # backends without relying on the unit of work's sort.
@@ -355,6 +360,11 @@ def load_into_database(session: Session, kb: KnowledgeBase) -> LoadReport:
     _sync(session, Team, "code", team_rows(teams), report.kinds["teams"])
     session.flush()
     seed_members(session, teams, ROSTER_PREFIX)
+    session.flush()
+    # Partners (issue #17) after people and teams: contacts are roster people, team partners name teams.
+    _sync(session, Partner, "code", partner_rows(partners), report.kinds["partners"])
+    session.flush()
+    seed_contacts(session, partners, ROSTER_PREFIX)
     session.flush()
     return report
 
