@@ -1,4 +1,4 @@
-"""Partners and projects (issue #17, 便民服务联认): partners, contacts, projects, claims, supporters, events, summaries.
+"""Partners and projects (issue #17, 便民服务联认): contacts, claims, supporters, events, summaries.
 
 Revision ID: h17proj00001
 Revises: h7merge000001
@@ -35,13 +35,13 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=30), nullable=False),
         sa.Column(
             "names",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column("grid_code", sa.String(length=40), nullable=True),
         sa.Column(
             "offers",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column("team_code", sa.String(length=40), nullable=True),
@@ -84,7 +84,7 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=10), nullable=False),
         sa.Column(
             "translations",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column("grid_code", sa.String(length=40), nullable=True),
@@ -95,7 +95,7 @@ def upgrade() -> None:
         sa.Column("hands_claimed", sa.Integer(), nullable=False),
         sa.Column(
             "skills",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column("state", sa.String(length=20), nullable=False),
@@ -171,7 +171,9 @@ def upgrade() -> None:
         sa.Column("from_state", sa.String(length=20), nullable=True),
         sa.Column("to_state", sa.String(length=20), nullable=True),
         sa.Column(
-            "data", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
+            "data",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
         ),
         sa.Column("at", community.database.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
