@@ -8,11 +8,11 @@ from community.language.models import TranslationCacheEntry
 from community.office.models import OfficeLogin, Open311Client
 from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
 from community.outreach.models import Announcement, AnnouncementDelivery, Subscription
-from community.people.models import Person, PersonRole, Role, VolunteerProfile
-from community.people.records import Invitation, PersonEvent, Team, TeamMember
 
 # Partners and projects (issue #17, 便民服务联认).
 from community.partners.models import Partner, PartnerContact
+from community.people.models import Person, PersonRole, Role, VolunteerProfile
+from community.people.records import Invitation, PersonEvent, Team, TeamMember
 from community.projects.models import Project, ProjectClaim, ProjectEvent, ProjectSummary, ProjectSupporter
 from community.servicemap.models import ServicePoint
 from community.tickets.canned import AddedReply
@@ -58,12 +58,12 @@ __all__ = [
     "PersonEvent",
     "PersonRole",
     "PointBonus",
+    "ProcessedUpdate",
     "Project",
     "ProjectClaim",
     "ProjectEvent",
     "ProjectSummary",
     "ProjectSupporter",
-    "ProcessedUpdate",
     "Rating",
     "Role",
     "ServicePoint",

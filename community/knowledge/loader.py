@@ -30,13 +30,13 @@ from community.knowledge.schema import (
     Problem,
     load_knowledge,
 )
-from community.people.models import Person, PersonRole, Role, VolunteerProfile
-from community.people.records import Team
-from community.people.teams import read_teams, seed_members, team_rows
 
 # Partners of the needs-as-projects part (issue #17): knowledge/partners.yml.
 from community.partners.knowledge import partner_rows, read_partners, seed_contacts
 from community.partners.models import Partner
+from community.people.models import Person, PersonRole, Role, VolunteerProfile
+from community.people.records import Team
+from community.people.teams import read_teams, seed_members, team_rows
 from community.servicemap.models import ServicePoint
 from community.tickets.models import IssueCategory
 

@@ -78,7 +78,9 @@ def read_partners(kb: KnowledgeBase, teams: TeamsFile) -> PartnersFile:
             c.add("partners", partner.id, "grid", f"no grid or micro-grid {partner.grid!r} in grids.yml")
         for index, offer in enumerate(partner.offers):
             if offer not in offer_ids:
-                c.add("partners", partner.id, f"offers[{index}]", f"offer {offer!r} is not listed under offers")
+                c.add(
+                    "partners", partner.id, f"offers[{index}]", f"offer {offer!r} is not listed under offers"
+                )
         if partner.contact not in people:
             c.add("partners", partner.id, "contact", f"no person {partner.contact!r} in the roster")
         if partner.kind == "team":

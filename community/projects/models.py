@@ -53,7 +53,7 @@ class Project(Base):
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hands_needed: Mapped[int] = mapped_column(Integer, default=1)
-    # Hands claimed and not refused: changed only by a compare-and-set (service.claim), never past hands_needed.
+    # Hands claimed and not refused: changed only by a compare-and-set (service.claim), never past the need.
     hands_claimed: Mapped[int] = mapped_column(Integer, default=0)
     skills: Mapped[list[str]] = mapped_column(JSONType, default=list)
     state: Mapped[str] = mapped_column(String(20), index=True, default=ProjectState.DRAFT)
