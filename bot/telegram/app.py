@@ -29,6 +29,7 @@ from bot.telegram.handlers import (
     errors,
     extension,
     privacy,
+    projects,
     rating,
     staff,
     subscribe,
@@ -89,6 +90,8 @@ def build_application(
         application.job_queue.run_repeating(announce.settle_job, interval=5, first=5)
         application.job_queue.run_repeating(jobs.prune_job, interval=24 * 3600, first=60)
         heartbeat.schedule(application)  # the liveness signal compose checks
+        # Needs as projects (issue #17): the committee's weekly summary, due Monday 09:00, asked hourly.
+        application.job_queue.run_repeating(projects.weekly_summary_job, interval=3600, first=120)
     return application
 
 
@@ -130,6 +133,10 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(enrol.on_invite_button, pattern=r"^en:[rg]:"))
     application.add_handler(CallbackQueryHandler(enrol.on_join_button, pattern=r"^en:(ok:|no$)"))
     application.add_handler(CommandHandler("dashboard", dashboard_command))  # the office's one-time link
+    # Needs as projects (便民服务联认, issue #17): the desk's /project and /partner, claims and notes.
+    application.add_handler(CommandHandler("project", projects.project))
+    application.add_handler(CommandHandler("partner", projects.partner))
+    application.add_handler(CallbackQueryHandler(projects.on_button, pattern=r"^pj:"))
 
     application.add_handler(CallbackQueryHandler(staff.on_task_button, pattern=r"^tk:(acc|dec|esc):"))
     application.add_handler(CallbackQueryHandler(rating.on_rating, pattern=r"^rt:"))

@@ -65,6 +65,9 @@ STAFF = {
     "volunteer": {"zh-Hans": "管理志愿者", "en": "Volunteers", "ja": "ボランティア", "ko": "자원봉사자"},
     "team": {"zh-Hans": "志愿团队", "en": "Teams", "ja": "チーム", "ko": "팀"},
     "dashboard": {"zh-Hans": "办公台登录", "en": "Dashboard login", "ja": "ダッシュボード", "ko": "대시보드"},
+    # Needs as projects (issue #17).
+    "project": {"zh-Hans": "便民服务项目", "en": "Projects", "ja": "プロジェクト", "ko": "프로젝트"},
+    "partner": {"zh-Hans": "共建单位", "en": "Partners", "ja": "連携団体", "ko": "협력 단체"},
 }
 
 

@@ -25,6 +25,9 @@ TTL: Final[Mapping[str, timedelta]] = {
     "extension_reason": timedelta(hours=1),  # a holder asked for more time and the bot waits for the reason
     "payload": timedelta(days=7),  # the Rasa payload behind a long button's short key
     "announce": timedelta(hours=1),  # the desk is writing an announcement (its text or a translation)
+    # Needs as projects (issue #17): the desk's step-by-step draft, a claimant's progress or completion note.
+    "project_draft": timedelta(hours=1),
+    "project_note": timedelta(hours=1),
 }
 
 

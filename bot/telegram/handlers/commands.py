@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 from bot.offload import run_sync
 from bot.replies import Venue
 from bot.telegram.context import assistant, chat_user, database, person_of, say
-from bot.telegram.handlers import enrol, thread
+from bot.telegram.handlers import enrol, projects, thread
 from bot.telegram.handlers.chat import _reply
 from bot.telegram.render import remove_keyboard, send_text
 from community.grids.models import Landmark
@@ -39,6 +39,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     `/start inv_<code>` opens an invitation (bot/telegram/handlers/enrol.py)."""
     if context.args and context.args[0].startswith(enrol.CODE_PREFIX):
         await enrol.open_invitation(update, context, context.args[0].removeprefix(enrol.CODE_PREFIX))
+        return
+    if context.args and context.args[0].startswith(projects.START_PAYLOAD):  # a project's page (issue #17)
+        await projects.open_project(update, context, context.args[0].removeprefix(projects.START_PAYLOAD))
         return
     if context.args and context.args[0].startswith(POINT_PAYLOAD):
         await _point_from_web(update, context, context.args[0].removeprefix(POINT_PAYLOAD))
