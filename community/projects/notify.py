@@ -43,6 +43,10 @@ def _text(project: Project, part: str, language: str) -> str:
     original = project.title if part == "title" else project.description
     if not data:
         return original
+    if part == "title":
+        # A title is short and sits inside a sentence: its translation alone (the description carries the
+        # "machine translated" note).
+        return str((data.get("translations") or {}).get(language) or original)
     return reads(data, language, staff=False) or original
 
 

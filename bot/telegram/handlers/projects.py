@@ -23,7 +23,7 @@ from bot.telegram.context import assistant, chat_user, database, person_of, say
 from bot.telegram.render import send_text
 from community.conversations import service as conversations
 from community.database import utcnow
-from community.i18n import pick
+from community.i18n import CURATED_LANGUAGES, pick
 from community.outbox.service import enqueue
 from community.partners.knowledge import offer_names
 from community.partners.models import Partner
@@ -240,7 +240,9 @@ def _publish_reading(
         if not service.is_desk(me):
             raise ProjectError("projects.error.desk_only")
         found = service.get_project(session, project_id)
-        return found.title, found.description, found.language, service.reader_languages(session, found)
+        # Every curated language too: the web page and later supporters read the published text.
+        targets = service.reader_languages(session, found) | set(CURATED_LANGUAGES)
+        return found.title, found.description, found.language, targets
 
 
 def _publish(
