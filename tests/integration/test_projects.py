@@ -1,5 +1,5 @@
-"""Needs as projects (便民服务联认) as people live it: through the real telegram.ext.Application (Telegram faked at
-the request layer, no Rasa), the outbox relay, on SQLite and PostgreSQL, with the real knowledge base.
+"""Needs as projects (便民服务联认) as people live it: through the real telegram.ext.Application (Telegram
+faked at the request layer, no Rasa), the outbox relay, SQLite and PostgreSQL, with the real knowledge base.
 
 A Korean resident's report becomes a project at the desk, is published, a merchant's contact person claims it,
 the desk confirms, the contact completes it with a note; the resident (Korean), a supporter (English) and a
@@ -174,7 +174,8 @@ async def test_a_residents_report_becomes_a_project_a_merchant_completes_and_eve
         (SUPPORTER, "en", ("confirmed", "completed")),
     ):
         texts = telegram.texts_to(user)
-        for step in steps:
+
+        def told(step: str, lang: str = lang, texts: list[str] = texts) -> list[str]:
             head = t(
                 f"projects.step.{step}",
                 lang,
@@ -184,23 +185,11 @@ async def test_a_residents_report_becomes_a_project_a_merchant_completes_and_eve
                 hands=2,
                 note="",
             ).strip()
-            assert any(text.startswith(head) for text in texts), (user, step, texts)
-        completed = next(
-            x
-            for x in texts
-            if x.startswith(
-                t(
-                    "projects.step.completed",
-                    lang,
-                    id=project_id,
-                    title=title[lang],
-                    partner=partner[lang],
-                    hands=2,
-                    note="",
-                ).strip()
-            )
-        )
-        assert f"[{lang}] {NOTE}" in completed
+            return [text for text in texts if text.startswith(head)]
+
+        for step in steps:
+            assert len(told(step)) == 1, (user, step, texts)
+        assert f"[{lang}] {NOTE}" in told("completed")[0]
 
     # Points for the one who did it.
     with db.session() as session:
