@@ -13,6 +13,7 @@ from web.chat.routes import router as chat_router
 from web.map.routes import router as map_router
 from web.office.routes import router as office_router
 from web.open311.routes import router as open311_router
+from web.projects.routes import router as projects_router  # community projects (issue #17)
 from web.status.routes import router as status_router
 from web.templating import install_error_pages
 
@@ -25,7 +26,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database or get_database()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (map_router, chat_router, status_router, office_router, open311_router):
+    for router in (map_router, chat_router, status_router, office_router, open311_router, projects_router):
         app.include_router(router)
     install_error_pages(app)
 
