@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from community.database import Database
 from community.i18n import t
 from community.outbox.service import enqueue
 from community.projects import notify
@@ -87,3 +89,13 @@ def send_if_due(session: Session, now: datetime) -> int | None:
         language = notify._lang(person)
         enqueue(session, person, "project.summary", {"text": render(session, summary, language)}, now=now)
     return len(members)
+
+
+def send_weekly(database: Database, now: datetime) -> int | None:
+    """`send_if_due` in a transaction of its own; None when not due, already sent, or sent by another process
+    at the same moment (its row for the week won: this transaction rolled back with nothing sent)."""
+    try:
+        with database.session() as session:
+            return send_if_due(session, now)
+    except IntegrityError:
+        return None

@@ -204,3 +204,38 @@ def test_the_weekly_summary_is_due_from_monday_nine_and_goes_out_once_a_week(loa
         assert "2026-W50" in texts[0]["text"] and "清理小码头街后巷的杂物" in texts[0]["text"]
     with loaded.session() as session:
         assert summary.send_if_due(session, monday_later + timedelta(days=7)) == 3
+
+
+def test_two_processes_sending_the_weekly_summary_at_once_send_it_once(loaded: Database) -> None:
+    monday = datetime(2026, 12, 7, 1, 5, tzinfo=UTC)
+    barrier = threading.Barrier(2)
+    results: list[int | None] = []
+
+    def send() -> None:
+        barrier.wait()
+        results.append(summary.send_weekly(loaded, monday))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results, key=lambda r: r is None) == [3, None]
+    with loaded.session() as session:
+        sent = session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "project.summary")
+        )
+        assert sent == 3
+
+
+def test_xijin_projects_summary_prints_the_committees_summary(
+    loaded: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from community import cli
+
+    _published(loaded, hands=2)
+    monkeypatch.setattr(cli, "get_database", lambda: loaded)
+    assert cli.main(["projects", "summary", "--language", "en"]) == 0
+    printed = capsys.readouterr().out
+    assert "Community projects, weekly summary" in printed and "Open for claims: 1" in printed
+    assert "清理小码头街后巷的杂物 (0/2 hands, Open for claims)" in printed

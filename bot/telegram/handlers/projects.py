@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
@@ -487,16 +486,8 @@ async def partner(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 # --- the weekly summary ---------------------------------------------------------------------------------
 
 
-def _send_summary(context: ContextTypes.DEFAULT_TYPE) -> int | None:
-    try:
-        with database(context).session() as session:
-            return summary.send_if_due(session, utcnow())
-    except IntegrityError:
-        return None  # another bot process recorded this week first: it sends, this one does not
-
-
 async def weekly_summary_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The committee's weekly summary through the outbox, once per week whatever the processes."""
-    sent = await run_sync(_send_summary, context)
+    sent = await run_sync(summary.send_weekly, database(context), utcnow())
     if sent is not None:
         logger.info("weekly project summary sent to %d committee members", sent)
