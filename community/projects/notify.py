@@ -31,7 +31,7 @@ KIND_PREFIX = "project."
 CALLBACK_PREFIX = "pj:"
 
 
-def _lang(person: Person) -> str:
+def reader_language(person: Person) -> str:
     return person.preferred_language if is_curated(person.preferred_language) else "en"
 
 
@@ -163,7 +163,7 @@ def audience(session: Session, project: Project) -> list[Person]:
 
 
 def offer(session: Session, project: Project, partner: Partner, person: Person, now: datetime) -> None:
-    lang = _lang(person)
+    lang = reader_language(person)
     head = t("projects.offer.head", lang, partner=esc(partner_name(partner, lang)))
     buttons = [[_button("projects.button.claim", lang, f"{CALLBACK_PREFIX}c:{project.id}")]]
     payload = {"text": f"{head}\n{card(session, project, lang)}", "parse_mode": "HTML", "buttons": buttons}
@@ -174,7 +174,7 @@ def claim_to_desk(
     session: Session, project: Project, row: ProjectClaim, partner: Partner, now: datetime
 ) -> None:
     for person in desk(session):
-        lang = _lang(person)
+        lang = reader_language(person)
         text = t(
             "projects.claim.to_desk",
             lang,
@@ -211,7 +211,7 @@ def decided(
     person = session.get(Person, row.person_id)
     if person is None:
         return
-    lang = _lang(person)
+    lang = reader_language(person)
     key = "projects.claim.confirmed" if confirmed else "projects.claim.refused"
     text = t(
         key,
@@ -248,7 +248,7 @@ def step(
     for person in audience(session, project):
         if actor is not None and person.id == actor.id:
             continue
-        lang = _lang(person)
+        lang = reader_language(person)
         note = esc(reads(words, lang, staff=False)) if words else ""
         text = t(
             f"projects.step.{kind}",

@@ -86,7 +86,7 @@ def send_if_due(session: Session, now: datetime) -> int | None:
     session.add(ProjectSummary(week=week, sent_at=now, recipients=len(members)))
     session.flush()  # the week's row first: a second sender fails here, before writing any message
     for person in members:
-        language = notify._lang(person)
+        language = notify.reader_language(person)
         enqueue(session, person, "project.summary", {"text": render(session, summary, language)}, now=now)
     return len(members)
 
