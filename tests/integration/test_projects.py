@@ -198,7 +198,7 @@ async def test_a_residents_report_becomes_a_project_a_merchant_completes_and_eve
         assert mine.month_lines.get("project_done") == (1, rules.points.project_done) and mine.total == 10
 
 
-async def test_a_stranger_cannot_publish_or_claim_and_is_told_politely(
+async def test_wrong_roles_bad_answers_and_stale_buttons_are_answered_politely(
     db: Database, app: Application
 ) -> None:
     telegram = _telegram(app)
@@ -224,3 +224,18 @@ async def test_a_stranger_cannot_publish_or_claim_and_is_told_politely(
         assert project.state == ProjectState.PUBLISHED and project.skills == ["care"]
     await _press(app, STRANGER, f"pj:c:{project.id}:1")
     assert telegram.texts_to(STRANGER)[-1] == t("projects.error.not_partner", "en")
+    await _press(app, STRANGER, "pj:c:abc")
+    answers = [c.params.get("text") for c in telegram.calls if c.method == "answerCallbackQuery"]
+    assert answers[-1] == t("fallback.rephrase", "en")
+    await _say(app, STRANGER, "/start pj_999999")
+    assert telegram.texts_to(STRANGER)[-1] == t("projects.error.not_found", "en", id=999999)
+    await _say(app, DESK, "/project new XJ00000000 2 cleaning")
+    assert telegram.texts_to(DESK)[-1] == t("projects.error.no_ticket", "zh-Hans", ref="XJ00000000")
+    await _say(app, DESK, "/project new XJ00000000 2 juggling")
+    assert telegram.texts_to(DESK)[-1].startswith(
+        t("projects.error.bad_skills", "zh-Hans", got="juggling", known="")[:8]
+    )
+    await _say(app, DESK, "/project cancel " + str(project.id))
+    assert telegram.texts_to(DESK)[-1] == t("projects.reply.cancelled", "zh-Hans", id=project.id)
+    await _say(app, DESK, "/project cancel " + str(project.id))
+    assert telegram.texts_to(DESK)[-1] == t("projects.error.not_open", "zh-Hans", id=project.id)
