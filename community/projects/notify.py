@@ -24,6 +24,7 @@ from community.partners.models import Partner
 from community.people.models import Person, PersonRole, Role
 from community.projects.models import ClaimState, Project, ProjectClaim, ProjectSupporter
 from community.servicemap.hours import community_zone
+from community.settings import get_settings
 from community.tickets.notify import esc
 from community.tickets.thread_notify import reads
 
@@ -106,6 +107,11 @@ def card(session: Session, project: Project, language: str) -> str:
     )
 
 
+def page_link(project: Project) -> str:
+    """The project's public page (web/projects/): what residents can pass on, without personal data."""
+    return f"{get_settings().web_public_url.rstrip('/')}/projects/{project.id}"
+
+
 def _button(key: str, language: str, data: str, **params: Any) -> dict[str, str]:
     assert len(data.encode()) <= 64, data
     return {"text": t(key, language, **params), "callback_data": data}
@@ -166,7 +172,8 @@ def offer(session: Session, project: Project, partner: Partner, person: Person, 
     lang = reader_language(person)
     head = t("projects.offer.head", lang, partner=esc(partner_name(partner, lang)))
     buttons = [[_button("projects.button.claim", lang, f"{CALLBACK_PREFIX}c:{project.id}")]]
-    payload = {"text": f"{head}\n{card(session, project, lang)}", "parse_mode": "HTML", "buttons": buttons}
+    text = f"{head}\n{card(session, project, lang)}\n🔗 {esc(page_link(project))}"
+    payload = {"text": text, "parse_mode": "HTML", "buttons": buttons}
     enqueue(session, person, KIND_PREFIX + "offer", payload, now=now)
 
 
@@ -259,6 +266,8 @@ def step(
             hands=hands if hands is not None else project.hands_needed,
             note=note,
         )
+        if kind != "cancelled":  # a cancelled project has no public page
+            text += f"\n🔗 {esc(page_link(project))}"
         enqueue(session, person, KIND_PREFIX + kind, {"text": text, "parse_mode": "HTML"}, now=now)
         told += 1
     return told

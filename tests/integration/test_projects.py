@@ -190,6 +190,7 @@ async def test_a_residents_report_becomes_a_project_a_merchant_completes_and_eve
         for step in steps:
             assert len(told(step)) == 1, (user, step, texts)
         assert f"[{lang}] {NOTE}" in told("completed")[0]
+        assert f"/projects/{project_id}" in told("completed")[0]
 
     # Points for the one who did it.
     with db.session() as session:
