@@ -28,6 +28,7 @@ from bot.telegram.handlers import (
     enrol,
     errors,
     extension,
+    partners,
     privacy,
     projects,
     rating,
@@ -135,7 +136,7 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("dashboard", dashboard_command))  # the office's one-time link
     # Needs as projects (便民服务联认, issue #17): the desk's /project and /partner, claims and notes.
     application.add_handler(CommandHandler("project", projects.project))
-    application.add_handler(CommandHandler("partner", projects.partner))
+    application.add_handler(CommandHandler("partner", partners.partner))
     application.add_handler(CallbackQueryHandler(projects.on_button, pattern=r"^pj:"))
 
     application.add_handler(CallbackQueryHandler(staff.on_task_button, pattern=r"^tk:(acc|dec|esc):"))

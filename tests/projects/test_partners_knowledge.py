@@ -14,7 +14,8 @@ from community.knowledge.loader import load
 from community.knowledge.schema import KnowledgeError
 from community.partners.models import Partner, PartnerContact
 from community.people.models import Person
-from community.projects.service import ProjectError, set_contact
+from community.projects.errors import ProjectError
+from community.projects.service import set_contact
 from community.settings import PROJECT_ROOT
 from tests.knowledge import copy_knowledge, edit_yaml, entry, snapshot
 from tests.projects.conftest import roster_person

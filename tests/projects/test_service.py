@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from community.database import Database, utcnow
 from community.outbox.models import OutboxMessage
 from community.people.models import Person
-from community.projects import service, summary
+from community.projects import parsing, service, summary
+from community.projects.errors import ProjectError
 from community.projects.models import ClaimState, Project, ProjectClaim, ProjectEvent, ProjectState
-from community.projects.service import ProjectError
 from tests.projects.conftest import roster_person
 
 # Contacts seeded by knowledge/partners.yml; both partners offer cleaning.
@@ -52,13 +52,13 @@ def _claim(db: Database, roster_id: str, project_id: int, hands: int | None) -> 
 @pytest.mark.parametrize(
     ("parse", "text", "key"),
     [
-        (service.parse_hands, "0", "projects.error.bad_hands"),
-        (service.parse_hands, "51", "projects.error.bad_hands"),
-        (service.parse_hands, "two", "projects.error.bad_hands"),
-        (service.parse_when, "明天下午", "projects.error.bad_when"),
-        (service.parse_when, "2026-12-12 11:00-09:00", "projects.error.bad_when"),
-        (service.parse_when, "2026-13-40", "projects.error.bad_when"),
-        (service.parse_skills, "cleaning, juggling", "projects.error.bad_skills"),
+        (parsing.parse_hands, "0", "projects.error.bad_hands"),
+        (parsing.parse_hands, "51", "projects.error.bad_hands"),
+        (parsing.parse_hands, "two", "projects.error.bad_hands"),
+        (parsing.parse_when, "明天下午", "projects.error.bad_when"),
+        (parsing.parse_when, "2026-12-12 11:00-09:00", "projects.error.bad_when"),
+        (parsing.parse_when, "2026-13-40", "projects.error.bad_when"),
+        (parsing.parse_skills, "cleaning, juggling", "projects.error.bad_skills"),
     ],
 )
 def test_bad_answers_to_the_steps_are_refused_with_a_catalogue_text(
@@ -71,16 +71,16 @@ def test_bad_answers_to_the_steps_are_refused_with_a_catalogue_text(
 
 def test_places_times_and_offers_are_read_from_codes_names_and_dashes(loaded: Database) -> None:
     with loaded.session() as session:
-        assert service.parse_place(session, "red_2") == ("xijin_red", "red_2")
-        assert service.parse_place(session, "xijin_hill") == ("xijin_hill", None)
-        assert service.parse_place(session, "-") == (None, None)
+        assert parsing.parse_place(session, "red_2") == ("xijin_red", "red_2")
+        assert parsing.parse_place(session, "xijin_hill") == ("xijin_hill", None)
+        assert parsing.parse_place(session, "-") == (None, None)
         with pytest.raises(ProjectError):
-            service.parse_place(session, "moon_1")
-    start, end = service.parse_when("2026-12-12 09:00-11:30")
+            parsing.parse_place(session, "moon_1")
+    start, end = parsing.parse_when("2026-12-12 09:00-11:30")
     assert start is not None and end is not None and (end - start) == timedelta(hours=2, minutes=30)
     assert start.astimezone(UTC) == datetime(2026, 12, 12, 1, 0, tzinfo=UTC)  # Asia/Shanghai
-    assert service.parse_when("-") == (None, None)
-    assert service.parse_skills("Cleaning，care cleaning") == ["cleaning", "care"]
+    assert parsing.parse_when("-") == (None, None)
+    assert parsing.parse_skills("Cleaning，care cleaning") == ["cleaning", "care"]
 
 
 def test_only_the_desk_or_committee_makes_and_publishes_projects(loaded: Database) -> None:

@@ -9,7 +9,6 @@ and the translations are apart: free text is translated for its readers before t
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -22,15 +21,12 @@ from bot.telegram.context import assistant, chat_user, database, person_of, say
 from bot.telegram.render import send_text
 from community.conversations import service as conversations
 from community.database import utcnow
-from community.i18n import CURATED_LANGUAGES, pick
-from community.outbox.service import enqueue
+from community.i18n import CURATED_LANGUAGES
 from community.partners.knowledge import offer_names
-from community.partners.models import Partner
-from community.people.enrolment import EnrolError, parse_target
 from community.people.models import Person
-from community.projects import notify, service, summary
+from community.projects import notify, parsing, service, summary
+from community.projects.errors import ProjectError
 from community.projects.models import Project
-from community.projects.service import ProjectError
 from community.tickets.thread import prepare_words
 
 logger = logging.getLogger(__name__)
@@ -85,8 +81,8 @@ def _from_ticket(
     try:
         with database(context).session() as session:
             me = _me(session, context, update)
-            hands = service.parse_hands(args[0]) if args else 1
-            skills = service.parse_skills(",".join(args[1:])) if len(args) > 1 else []
+            hands = parsing.parse_hands(args[0]) if args else 1
+            skills = parsing.parse_skills(",".join(args[1:])) if len(args) > 1 else []
             project = service.new_from_ticket(session, me, ref, hands, skills, utcnow())
             return say("projects.draft.head", language) + "\n" + notify.card(
                 session, project, language
@@ -185,15 +181,15 @@ def _draft_step(
                     raise ProjectError("projects.error.empty")
                 draft["what"] = text.strip()
             elif step == "where":
-                draft["grid"], draft["micro_grid"] = service.parse_place(session, text)
+                draft["grid"], draft["micro_grid"] = parsing.parse_place(session, text)
             elif step == "when":
-                starts, ends = service.parse_when(text)
+                starts, ends = parsing.parse_when(text)
                 draft["starts_at"] = starts.isoformat() if starts else None
                 draft["ends_at"] = ends.isoformat() if ends else None
             elif step == "hands":
-                draft["hands"] = service.parse_hands(text)
+                draft["hands"] = parsing.parse_hands(text)
             else:
-                draft["skills"] = service.parse_skills(text)
+                draft["skills"] = parsing.parse_skills(text)
         except ProjectError as exc:
             return exc.localized(language), False, None
         following = STEPS[STEPS.index(step) + 1] if step != STEPS[-1] else None
@@ -428,58 +424,6 @@ async def open_project(update: Update, context: ContextTypes.DEFAULT_TYPE, raw: 
         return
     await _html(
         update, context, text, _markup([[(say("projects.button.support", language), f"pj:s:{project_id}")]])
-    )
-
-
-# --- /partner ------------------------------------------------------------------------------------------
-
-
-def _partners(context: ContextTypes.DEFAULT_TYPE, update: Update, args: list[str], language: str) -> str:
-    now: datetime = utcnow()
-    try:
-        with database(context).session() as session:
-            me = _me(session, context, update)
-            if not service.is_desk(me):
-                raise ProjectError("projects.error.desk_only")
-            if not args:
-                names = offer_names()
-                partners = session.scalars(
-                    select(Partner).where(Partner.active.is_(True)).order_by(Partner.kind, Partner.code)
-                )
-                return "\n".join(
-                    say(
-                        "projects.partner.line",
-                        language,
-                        code=p.code,
-                        name=pick(p.names, language),
-                        offers="、".join(pick(names.get(o) or {"en": o}, language) for o in p.offers),
-                    )
-                    for p in partners
-                ) or say("projects.list.empty", language)
-            if len(args) != 3 or args[0].lower() != "contact":
-                return say("projects.partner.usage", language)
-            person = parse_target(session, args[2])
-            partner = service.set_contact(session, me, args[1], person, now)
-            told = say(
-                "projects.partner.told",
-                person.preferred_language,
-                partner=pick(partner.names, person.preferred_language),
-            )
-            enqueue(session, person, "project.partner_contact", {"text": told}, now=now)
-            return say(
-                "projects.partner.contact_set", language, who=person.id, partner=pick(partner.names, language)
-            )
-    except ProjectError as exc:
-        return exc.localized(language)
-    except EnrolError as exc:
-        return exc.localized(language)
-
-
-async def partner(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """`/partner` lists the partners and their offers; `/partner contact <code> #<person>` sets a contact."""
-    _, language = await run_sync(person_of, context, update)
-    await _plain(
-        update, context, await run_sync(_partners, context, update, list(context.args or []), language)
     )
 
 
