@@ -12,7 +12,9 @@ from community.tickets.policy import may_go_on_duty
 from community.volunteers.models import DutyEvent
 
 
-def set_duty(session: Session, person: Person, on: bool, now: datetime | None = None) -> VolunteerProfile:
+def set_duty(
+    session: Session, person: Person, on: bool, now: datetime | None = None
+) -> VolunteerProfile:
     """/duty on|off for a volunteer; off-duty volunteers are skipped by routing.
 
     Every call is also a DutyEvent, so duty hours and coverage are counted from the log: an `on` opens a

@@ -31,7 +31,9 @@ def upgrade() -> None:
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("grid_code", sa.String(length=40), nullable=False),
         sa.Column("created_at", community.database.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["grid_code"], ["grids.code"], name=op.f("fk_subscriptions_grid_code_grids")),
+        sa.ForeignKeyConstraint(
+            ["grid_code"], ["grids.code"], name=op.f("fk_subscriptions_grid_code_grids")
+        ),
         sa.ForeignKeyConstraint(
             ["person_id"], ["persons.id"], name=op.f("fk_subscriptions_person_id_persons"), ondelete="CASCADE"
         ),
@@ -83,7 +85,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("announcement_id", "person_id", name=op.f("pk_announcement_deliveries")),
     )
     with op.batch_alter_table("announcement_deliveries", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_announcement_deliveries_outbox_id"), ["outbox_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_announcement_deliveries_outbox_id"), ["outbox_id"], unique=False
+        )
 
 
 def downgrade() -> None:
