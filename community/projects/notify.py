@@ -249,10 +249,13 @@ def step(
     partner: Partner | None = None,
     hands: int | None = None,
     words: dict[str, Any] | None = None,
+    also: list[Person] | None = None,
 ) -> int:
-    """A step told to the requester, supporters and committee (not to whoever took it); how many told."""
+    """A step told to the requester, supporters and committee (and `also`), not to whoever took it; how many
+    were told."""
     told = 0
-    for person in audience(session, project):
+    readers = {p.id: p for p in audience(session, project) + list(also or [])}
+    for person in readers.values():
         if actor is not None and person.id == actor.id:
             continue
         lang = reader_language(person)

@@ -272,6 +272,8 @@ def decide(session: Session, actor: Person, claim_id: int, confirm: bool, now: d
     if row is None:
         raise ProjectError("projects.error.no_claim")
     project = get_project(session, row.project_id, lock=True)
+    if confirm and project.state in (ProjectState.COMPLETED, ProjectState.CANCELLED):
+        raise ProjectError("projects.error.not_open", id=project.id)
     done = session.execute(
         update(ProjectClaim)
         .where(ProjectClaim.id == row.id, ProjectClaim.state == ClaimState.PENDING)
@@ -387,7 +389,8 @@ def cancel(session: Session, actor: Person, project_id: int, now: datetime) -> P
     was_draft = project.state == ProjectState.DRAFT
     _event(session, project, "cancelled", actor, now, to=ProjectState.CANCELLED)
     if not was_draft:
-        notify.step(session, project, "cancelled", actor, now)
+        # The partners' contacts who claimed it hear it too: they may be on their way.
+        notify.step(session, project, "cancelled", actor, now, also=notify.claimants(session, project))
     return project
 
 

@@ -239,3 +239,22 @@ def test_xijin_projects_summary_prints_the_committees_summary(
     printed = capsys.readouterr().out
     assert "Community projects, weekly summary" in printed and "Open for claims: 1" in printed
     assert "清理小码头街后巷的杂物 (0/2 hands, Open for claims)" in printed
+
+
+def test_cancelling_a_claimed_project_tells_its_claimants_and_its_claims_cannot_be_confirmed_after(
+    loaded: Database,
+) -> None:
+    project_id = _published(loaded, hands=2)
+    claim_id = _claim(loaded, MERCHANT_CONTACT, project_id, 1).id
+    desk = roster_person(loaded, "desk_1")
+    contact = roster_person(loaded, MERCHANT_CONTACT)
+    with loaded.session() as session:
+        service.cancel(session, session.get(Person, desk.id), project_id, utcnow())
+    with loaded.session() as session:
+        told = session.scalars(
+            select(OutboxMessage.recipient_id).where(OutboxMessage.kind == "project.cancelled")
+        ).all()
+        assert contact.id in told
+        with pytest.raises(ProjectError) as refused:
+            service.decide(session, session.get(Person, desk.id), claim_id, True, utcnow())
+        assert refused.value.key == "projects.error.not_open"
