@@ -26,7 +26,7 @@ from community.partners.knowledge import offer_names
 from community.people.models import Person
 from community.projects import notify, parsing, service, summary
 from community.projects.errors import ProjectError
-from community.projects.models import Project
+from community.projects.models import OPEN_STATES, Project
 from community.tickets.thread import prepare_words
 
 logger = logging.getLogger(__name__)
@@ -271,7 +271,7 @@ def _claim(
         if hands is None:
             found = service.get_project(session, project_id)
             left = found.hands_needed - found.hands_claimed
-            if left > 1 and service.partner_contacts(session, me):
+            if left > 1 and found.state in OPEN_STATES and service.partner_contacts(session, me):
                 return say("projects.reply.pick_hands", language, id=project_id, left=left), list(
                     range(1, min(left, MAX_HANDS_BUTTONS) + 1)
                 )
@@ -380,7 +380,12 @@ async def note_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     message = update.effective_message
     if message is None or not message.text:
         return False
-    reading = await run_sync(_note_reading, context, update)
+    try:
+        reading = await run_sync(_note_reading, context, update)
+    except ProjectError as exc:  # the project went away while the note was being written
+        _, language = await run_sync(person_of, context, update)
+        await _plain(update, context, exc.localized(language))
+        return True
     if reading is None:
         return False
     project_id, done, language, targets = reading
