@@ -188,6 +188,15 @@ def cmd_open311_key_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_projects_summary(args: argparse.Namespace) -> int:
+    """The committee's weekly summary of projects (issue #17), printed in one language; nothing is sent."""
+    from community.projects.summary import build, render
+
+    with get_database().session() as session:
+        print(render(session, build(session, utcnow()), args.language))
+    return 0
+
+
 def add_domain_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
     up = db.add_parser("upgrade", help="apply migrations")
@@ -240,6 +249,16 @@ def add_domain_commands(sub: argparse._SubParsersAction) -> None:  # type: ignor
     key_revoke = key.add_parser("revoke", help="revoke a client's key")
     key_revoke.add_argument("id", type=int)
     key_revoke.set_defaults(func=cmd_open311_key_revoke)
+
+    # Needs as projects (issue #17): the weekly summary the committee receives, printed.
+    projects = sub.add_parser("projects", help="community projects").add_subparsers(
+        dest="action", required=True
+    )
+    summary = projects.add_parser(
+        "summary", help="print the weekly summary of open/claimed/completed projects"
+    )
+    summary.add_argument("--language", default="zh-Hans", choices=["zh-Hans", "zh-Hant", "en", "ja", "ko"])
+    summary.set_defaults(func=cmd_projects_summary)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,8 +15,12 @@ from community.matters.models import (
 from community.office.models import OfficeLogin, Open311Client
 from community.outbox.models import OutboxMessage, OutboxStatus, ProcessedUpdate
 from community.outreach.models import Announcement, AnnouncementDelivery, Subscription
+
+# Partners and projects (issue #17, 便民服务联认).
+from community.partners.models import Partner, PartnerContact
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
 from community.people.records import Invitation, PersonEvent, Team, TeamMember
+from community.projects.models import Project, ProjectClaim, ProjectEvent, ProjectSummary, ProjectSupporter
 from community.servicemap.models import ServicePoint
 from community.tickets.canned import AddedReply
 from community.tickets.models import (
@@ -60,11 +64,18 @@ __all__ = [
     "Open311Client",
     "OutboxMessage",
     "OutboxStatus",
+    "Partner",
+    "PartnerContact",
     "Person",
     "PersonEvent",
     "PersonRole",
     "PointBonus",
     "ProcessedUpdate",
+    "Project",
+    "ProjectClaim",
+    "ProjectEvent",
+    "ProjectSummary",
+    "ProjectSupporter",
     "Rating",
     "Role",
     "ServicePoint",

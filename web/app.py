@@ -14,6 +14,7 @@ from web.map.routes import router as map_router
 from web.matters.routes import router as matters_router  # 有事好商量 (issue #17)
 from web.office.routes import router as office_router
 from web.open311.routes import router as open311_router
+from web.projects.routes import router as projects_router  # community projects (issue #17)
 from web.status.routes import router as status_router
 from web.templating import install_error_pages
 
@@ -26,7 +27,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database or get_database()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (map_router, chat_router, status_router, office_router, open311_router, matters_router):
+    routers = (map_router, chat_router, status_router, office_router, open311_router)
+    for router in (*routers, matters_router, projects_router):
         app.include_router(router)
     install_error_pages(app)
 

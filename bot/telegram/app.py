@@ -29,7 +29,9 @@ from bot.telegram.handlers import (
     errors,
     extension,
     matters,
+    partners,
     privacy,
+    projects,
     rating,
     staff,
     subscribe,
@@ -90,6 +92,8 @@ def build_application(
         application.job_queue.run_repeating(announce.settle_job, interval=5, first=5)
         application.job_queue.run_repeating(jobs.prune_job, interval=24 * 3600, first=60)
         heartbeat.schedule(application)  # the liveness signal compose checks
+        # Needs as projects (issue #17): the committee's weekly summary, due Monday 09:00, asked hourly.
+        application.job_queue.run_repeating(projects.weekly_summary_job, interval=3600, first=120)
     return application
 
 
@@ -135,6 +139,10 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("matter", matters.matter))
     application.add_handler(CommandHandler("matters", matters.list_matters))
     application.add_handler(CallbackQueryHandler(matters.on_button, pattern=r"^mt:"))
+    # Needs as projects (便民服务联认, issue #17): the desk's /project and /partner, claims and notes.
+    application.add_handler(CommandHandler("project", projects.project))
+    application.add_handler(CommandHandler("partner", partners.partner))
+    application.add_handler(CallbackQueryHandler(projects.on_button, pattern=r"^pj:"))
 
     application.add_handler(CallbackQueryHandler(staff.on_task_button, pattern=r"^tk:(acc|dec|esc):"))
     application.add_handler(CallbackQueryHandler(rating.on_rating, pattern=r"^rt:"))

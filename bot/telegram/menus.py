@@ -74,6 +74,9 @@ STAFF = {
         "ja": "議題（窓口）",
         "ko": "안건(데스크)",
     },
+    # Needs as projects (issue #17).
+    "project": {"zh-Hans": "便民服务项目", "en": "Projects", "ja": "プロジェクト", "ko": "프로젝트"},
+    "partner": {"zh-Hans": "共建单位", "en": "Partners", "ja": "連携団体", "ko": "협력 단체"},
 }
 
 

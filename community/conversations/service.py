@@ -26,6 +26,9 @@ TTL: Final[Mapping[str, timedelta]] = {
     "payload": timedelta(days=7),  # the Rasa payload behind a long button's short key
     "announce": timedelta(hours=1),  # the desk is writing an announcement (its text or a translation)
     "matter": timedelta(hours=1),  # 有事好商量: a matter's text, a meeting's time and place, an outcome
+    # Needs as projects (issue #17): the desk's step-by-step draft, a claimant's progress or completion note.
+    "project_draft": timedelta(hours=1),
+    "project_note": timedelta(hours=1),
 }
 
 

@@ -32,13 +32,27 @@ from community.knowledge.schema import (
 )
 from community.matters.models import MatterStandard
 from community.matters.standards import read_standards, standard_rows
+
+# Partners of the needs-as-projects part (issue #17): knowledge/partners.yml.
+from community.partners.knowledge import partner_rows, read_partners, seed_contacts
+from community.partners.models import Partner
 from community.people.models import Person, PersonRole, Role, VolunteerProfile
 from community.people.records import Team
 from community.people.teams import read_teams, seed_members, team_rows
 from community.servicemap.models import ServicePoint
 from community.tickets.models import IssueCategory
 
-KINDS = ("faq", "grids", "landmarks", "service_points", "categories", "people", "teams", "standards")
+KINDS = (
+    "faq",
+    "grids",
+    "landmarks",
+    "service_points",
+    "categories",
+    "people",
+    "teams",
+    "standards",
+    "partners",
+)
 ROSTER_PREFIX = "roster:"
 _STAFF_ROLES = frozenset(r.value for r in Role if r.is_staff)
 
@@ -341,6 +355,7 @@ def load_into_database(session: Session, kb: KnowledgeBase) -> LoadReport:
     teams = read_teams(kb)  # likewise
     # 有事好商量 (issue #17): the 6 areas and 43 standards, validated before any write as well.
     matter_standards = read_standards(kb, {t.id for t in teams.teams})
+    partners = read_partners(kb, teams)  # likewise (issue #17)
     # Parents before children: the grid tree references itself, landmarks reference micro-grids, service
     # points reference landmarks, roles reference grids. Flushing between steps keeps that order on both
     # backends without relying on the unit of work's sort.
@@ -361,6 +376,11 @@ def load_into_database(session: Session, kb: KnowledgeBase) -> LoadReport:
     seed_members(session, teams, ROSTER_PREFIX)
     session.flush()
     _sync(session, MatterStandard, "code", standard_rows(matter_standards), report.kinds["standards"])
+    session.flush()
+    # Partners (issue #17) after people and teams: contacts are roster people, team partners name teams.
+    _sync(session, Partner, "code", partner_rows(partners), report.kinds["partners"])
+    session.flush()
+    seed_contacts(session, partners, ROSTER_PREFIX)
     session.flush()
     return report
 

@@ -28,6 +28,7 @@ FILES = {
     "categories": "categories.yml",
     "roster": "roster.yml",
     "teams": "teams.yml",  # optional; read by community/people/teams.py
+    "partners": "partners.yml",  # optional; read by community/partners/knowledge.py (issue #17)
 }
 # Skills the community desk covers for the whole community; every other skill must be on duty in every grid.
 DESK_SKILLS = frozenset({"triage"})

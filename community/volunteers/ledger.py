@@ -39,7 +39,7 @@ from community.volunteers.rules import Rules
 
 HANDED_OUT = ("routed", "rerouted", "escalated")
 AWAITING = ("dispatched", "reopened")
-RULES = ("accepted_in_time", "resolved", "good_rating", "duty_hour", "bonus")
+RULES = ("accepted_in_time", "resolved", "good_rating", "duty_hour", "project_done", "bonus")
 CHUNK = 500
 
 
@@ -298,6 +298,21 @@ def _bonus_part(session: Session, ledger: Ledger, person_ids: set[int] | None) -
         ledger.credits.append(Credit(bonus.person_id, "bonus", bonus.points, bonus.at, None, bonus.reason))
 
 
+def _project_part(session: Session, rules: Rules, ledger: Ledger, person_ids: set[int] | None) -> None:
+    """project_done (issue #17): a `completed` project event names the people of its confirmed claims."""
+    from community.projects.models import ProjectEvent  # the projects part is optional to the ledger
+
+    if not rules.points.project_done:
+        return
+    query = select(ProjectEvent).where(
+        ProjectEvent.kind == "completed", ProjectEvent.at >= ledger.start, ProjectEvent.at < ledger.end
+    )
+    for event in session.scalars(query.order_by(ProjectEvent.id)):
+        for person in (event.data or {}).get("credited") or []:
+            if isinstance(person, int) and (person_ids is None or person in person_ids):
+                ledger.credits.append(Credit(person, "project_done", rules.points.project_done, event.at))
+
+
 def build_ledger(
     session: Session, rules: Rules, start: datetime, end: datetime, person_ids: Iterable[int] | None = None
 ) -> Ledger:
@@ -309,6 +324,7 @@ def build_ledger(
     _ticket_part(session, rules, ledger, people)
     _duty_part(session, rules, ledger, people)
     _bonus_part(session, ledger, people)
+    _project_part(session, rules, ledger, people)
     if people is not None:
         ledger.credits = [c for c in ledger.credits if c.person_id in people]
     ledger.credits.sort(key=lambda c: (c.at, c.person_id, c.rule))

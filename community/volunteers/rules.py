@@ -32,6 +32,8 @@ class PointRules(_Strict):
     good_rating_min: int = Field(ge=1, le=5)
     duty_hour: int = NonNegative
     max_session_hours: int = Field(ge=1, le=24)
+    # Each person of a confirmed claim on a completed community project (issue #17, community/projects/).
+    project_done: int = Field(default=0, ge=0, le=1000)
 
 
 class BonusRules(_Strict):

@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 from bot.offload import run_sync
 from bot.replies import Venue
 from bot.telegram.context import assistant, chat_user, database, person_of, say
-from bot.telegram.handlers import enrol, matters, thread
+from bot.telegram.handlers import enrol, matters, projects, thread
 from bot.telegram.handlers.chat import _reply
 from bot.telegram.render import remove_keyboard, send_text
 from community.grids.models import Landmark
@@ -42,6 +42,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if context.args and context.args[0].startswith(matters.DEEP_LINK):  # a matter's page: its card (#17)
         await matters.open_matter(update, context, context.args[0].removeprefix(matters.DEEP_LINK))
+        return
+    if context.args and context.args[0].startswith(projects.START_PAYLOAD):  # a project's page (issue #17)
+        await projects.open_project(update, context, context.args[0].removeprefix(projects.START_PAYLOAD))
         return
     if context.args and context.args[0].startswith(POINT_PAYLOAD):
         await _point_from_web(update, context, context.args[0].removeprefix(POINT_PAYLOAD))

@@ -24,6 +24,9 @@ from bot.telegram.handlers.extension import PENDING as EXTENSION_REASON
 from bot.telegram.handlers.extension import reason_for_extension
 from bot.telegram.handlers.matters import STATE as MATTER
 from bot.telegram.handlers.matters import take_text as matter_text
+from bot.telegram.handlers.projects import DRAFT as PROJECT_DRAFT  # needs as projects (issue #17)
+from bot.telegram.handlers.projects import NOTE as PROJECT_NOTE
+from bot.telegram.handlers.projects import draft_text, note_text
 from bot.telegram.handlers.staff import RESOLVE_NOTE, resolve_with_note
 from bot.telegram.handlers.thread import PENDING as THREAD_NEXT
 from bot.telegram.handlers.thread import take_message
@@ -38,6 +41,9 @@ TEXT: tuple[tuple[str, Handler], ...] = (
     (ANNOUNCE, announce_text),
     (EXTENSION_REASON, reason_for_extension),
     (MATTER, matter_text),  # 有事好商量: a matter, a meeting's time and place, an outcome
+    # Needs as projects (issue #17): the desk's own need step by step, a claimant's note.
+    (PROJECT_DRAFT, draft_text),
+    (PROJECT_NOTE, note_text),
 )
 PHOTO: tuple[tuple[str, Handler], ...] = ((RESOLVE_NOTE, resolve_with_note), (THREAD_NEXT, take_message))
 LOCATION: tuple[tuple[str, Handler], ...] = ((THREAD_NEXT, take_message),)

@@ -1,0 +1,1 @@
+"""Partners of the community: alliance units, social organisations, merchants and teams, with their offers."""
