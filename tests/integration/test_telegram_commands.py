@@ -40,6 +40,7 @@ async def test_the_command_menu_is_set_in_each_language(
         "subscribe",
         "unsubscribe",
         "forget",
+        "matter",
     }
     assert {c["command"]: c["description"] for c in by_language["zh"]}["report"] == "报告问题"
 
