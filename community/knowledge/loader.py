@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from community.bookings.knowledge import item_rows, read_items
+from community.bookings.models import ServiceItem
 from community.database import Base, Database
 from community.grids.models import Grid, Landmark
 from community.knowledge.models import FaqEntry
@@ -36,7 +38,7 @@ from community.people.teams import read_teams, seed_members, team_rows
 from community.servicemap.models import ServicePoint
 from community.tickets.models import IssueCategory
 
-KINDS = ("faq", "grids", "landmarks", "service_points", "categories", "people", "teams")
+KINDS = ("faq", "grids", "landmarks", "service_points", "categories", "people", "teams", "service_items")
 ROSTER_PREFIX = "roster:"
 _STAFF_ROLES = frozenset(r.value for r in Role if r.is_staff)
 
@@ -337,6 +339,7 @@ def load_into_database(session: Session, kb: KnowledgeBase) -> LoadReport:
     report = LoadReport()
     plan = _plan_people(session, kb)  # may raise; nothing has been written yet
     teams = read_teams(kb)  # likewise
+    items = read_items(kb)  # likewise: the stations' service items (community/bookings)
     # Parents before children: the grid tree references itself, landmarks reference micro-grids, service
     # points reference landmarks, roles reference grids. Flushing between steps keeps that order on both
     # backends without relying on the unit of work's sort.
@@ -355,6 +358,9 @@ def load_into_database(session: Session, kb: KnowledgeBase) -> LoadReport:
     _sync(session, Team, "code", team_rows(teams), report.kinds["teams"])
     session.flush()
     seed_members(session, teams, ROSTER_PREFIX)
+    session.flush()
+    # The stations' service items refer to service points and grids (community/bookings).
+    _sync(session, ServiceItem, "code", item_rows(kb, items), report.kinds["service_items"])
     session.flush()
     return report
 

@@ -28,6 +28,8 @@ FILES = {
     "categories": "categories.yml",
     "roster": "roster.yml",
     "teams": "teams.yml",  # optional; read by community/people/teams.py
+    # Service items of the micro-grid stations: optional; read by community/bookings/knowledge.py.
+    "service_items": "service_items.yml",
 }
 # Skills the community desk covers for the whole community; every other skill must be on duty in every grid.
 DESK_SKILLS = frozenset({"triage"})
