@@ -45,7 +45,8 @@ class BookingError(Exception):
     def __init__(self, code: str, session: ServiceSession | None = None) -> None:
         super().__init__(code)
         self.code = code
-        self.session = session
+        # The id only: the transaction the error leaves is rolled back, and its objects with it.
+        self.session_id = session.id if session is not None else None
 
     def localized(self, language: str) -> str:
         return t(f"bookings.error.{self.code}", language)
