@@ -74,7 +74,8 @@ def send_reminders(session: Session, now: datetime, zone: ZoneInfo) -> int:
             station=pick(station.names, language) if station else "",
             address=pick(station.address, language) if station else "",
         )
-        enqueue(session, person, "booking_reminder", {"text": text}, now=now)
+        # Due by the outbox's own (real) clock: `now` may be a moment the caller chose.
+        enqueue(session, person, "booking_reminder", {"text": text})
         sent += 1
     return sent
 
