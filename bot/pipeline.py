@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.offload import run_sync
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.replies import Button, LocationRequest, Photo, Reply, Text, Turn, Venue
+from community.bookings.checkin import qr_png
 from community.conversations import service as conversations
 from community.database import Database, utcnow
 from community.i18n import is_curated, t
@@ -348,6 +349,8 @@ class Assistant:
             return None
         if kind == "map":
             return self.map_photo(turn.language)
+        if kind == "qr":  # a booking's check-in code (community/bookings/checkin.py)
+            return Photo(data=qr_png(str(custom.get("link", ""))), caption=str(custom.get("caption", "")))
         logger.warning("unknown custom payload from Rasa: %r", custom)
         return None
 

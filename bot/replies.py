@@ -41,6 +41,7 @@ class Photo:
     path: Path | None = None
     file_id: str | None = None
     caption: str = ""
+    data: bytes | None = None  # a picture made for this reply (a booking's check-in QR code)
 
 
 Reply = Text | Venue | LocationRequest | Photo

@@ -51,6 +51,8 @@ def model_to_serve() -> Path | None:
     if QUICK_MODEL.exists():
         return MODELS
     return None
+
+
 # The project's own Python runs the supervisor, its health listeners and the action server.
 PYTHON = sys.executable
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"

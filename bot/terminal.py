@@ -47,7 +47,7 @@ def render(reply: Reply, choices: list[Button]) -> str:
     if isinstance(reply, LocationRequest):
         return f"{reply.text}\n  ({reply.button}: type /loc LAT,LON)"
     if isinstance(reply, Photo):
-        where = reply.path or reply.file_id or ""
+        where = reply.path or reply.file_id or ("QR code" if reply.data else "")
         return f"🖼  [picture: {where}] {reply.caption}".rstrip()
     return str(reply)
 

@@ -1,5 +1,6 @@
 """Every table, imported in one place so that Alembic and create_all see the whole schema."""
 
+from community.bookings.models import Booking, ServiceItem, ServiceSession
 from community.conversations.models import ConversationState
 from community.database import Base
 from community.grids.models import Grid, GridLevel, Landmark
@@ -44,6 +45,7 @@ __all__ = [
     "AnnouncementDelivery",
     "Assignment",
     "Base",
+    "Booking",
     "ConversationState",
     "DutyEvent",
     "EscalationLevel",
@@ -78,7 +80,9 @@ __all__ = [
     "ProjectSupporter",
     "Rating",
     "Role",
+    "ServiceItem",
     "ServicePoint",
+    "ServiceSession",
     "Subscription",
     "Team",
     "TeamMember",

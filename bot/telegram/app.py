@@ -22,6 +22,7 @@ from bot.telegram import dedupe, heartbeat, jobs, menus
 from bot.telegram.context import private_chats_only
 from bot.telegram.handlers import (
     announce,
+    bookings,
     buttons,
     chat,
     commands,
@@ -91,6 +92,8 @@ def build_application(
         # Finished announcements: their final counts and the report to the desk.
         application.job_queue.run_repeating(announce.settle_job, interval=5, first=5)
         application.job_queue.run_repeating(jobs.prune_job, interval=24 * 3600, first=60)
+        # Bookings at the stations: sessions ahead, day-before reminders, no-shows (community/bookings).
+        application.job_queue.run_repeating(bookings.bookings_job, interval=300, first=30)
         heartbeat.schedule(application)  # the liveness signal compose checks
         # Needs as projects (issue #17): the committee's weekly summary, due Monday 09:00, asked hourly.
         application.job_queue.run_repeating(projects.weekly_summary_job, interval=3600, first=120)
@@ -106,6 +109,14 @@ def add_handlers(application: Application) -> None:
     application.add_handler(TypeHandler(Update, dedupe.mark_update_handled), group=1)
 
     application.add_handler(CallbackQueryHandler(staff.start_resolve, pattern=r"^tk:res:"))
+    # Service items at the micro-grid stations (community/bookings): /book, /bookings, their bk: buttons, and
+    # the check-in QR code (/start ci_<token>), which must come before the general /start.
+    application.add_handler(
+        CommandHandler("start", bookings.open_checkin, filters=filters.Regex(r"^/start ci_"))
+    )
+    application.add_handler(CommandHandler("book", bookings.book_command))
+    application.add_handler(CommandHandler("bookings", bookings.bookings_command))
+    application.add_handler(CallbackQueryHandler(bookings.on_button, pattern=r"^bk:"))
     application.add_handler(CommandHandler("start", commands.start))
     application.add_handler(CommandHandler("help", commands.help_command))
     application.add_handler(CommandHandler("map", commands.map_command))

@@ -36,6 +36,14 @@ PUBLIC = {
         "ja": "お知らせ停止",
         "ko": "공지 그만 받기",
     },
+    # Service items at the micro-grid stations (bot/telegram/handlers/bookings.py).
+    "book": {
+        "zh-Hans": "预约驿站服务",
+        "en": "Book a station service",
+        "ja": "サービスを予約",
+        "ko": "서비스 예약",
+    },
+    "bookings": {"zh-Hans": "我的预约", "en": "My bookings", "ja": "自分の予約", "ko": "내 예약"},
     "forget": {
         "zh-Hans": "删除保存的电话",
         "en": "Delete my saved phone",

@@ -140,7 +140,7 @@ def _venue_address(venue: Venue) -> str:
 async def send_photo(bot: Bot, chat_id: int | str, photo: Photo, bot_data: dict[str, Any]) -> None:
     """A photo by file id, or uploaded from disk once and then re-sent by the file id Telegram gave it."""
     cache: dict[str, str] = bot_data.setdefault("photo_file_ids", {})
-    source: Any = photo.file_id or (cache.get(str(photo.path)) if photo.path else None)
+    source: Any = photo.file_id or photo.data or (cache.get(str(photo.path)) if photo.path else None)
     if source is None and photo.path is not None:
         source = photo.path.read_bytes()
     message = await bot.send_photo(chat_id, photo=source, caption=photo.caption[:1024] or None)

@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from community.bookings.knowledge import item_rows, read_items
+from community.bookings.models import ServiceItem
 from community.database import Base, Database
 from community.grids.models import Grid, Landmark
 from community.knowledge.models import FaqEntry
@@ -52,6 +54,7 @@ KINDS = (
     "teams",
     "standards",
     "partners",
+    "service_items",
 )
 ROSTER_PREFIX = "roster:"
 _STAFF_ROLES = frozenset(r.value for r in Role if r.is_staff)
@@ -356,6 +359,7 @@ def load_into_database(session: Session, kb: KnowledgeBase) -> LoadReport:
     # 有事好商量 (issue #17): the 6 areas and 43 standards, validated before any write as well.
     matter_standards = read_standards(kb, {t.id for t in teams.teams})
     partners = read_partners(kb, teams)  # likewise (issue #17)
+    items = read_items(kb)  # likewise: the stations' service items (community/bookings)
     # Parents before children: the grid tree references itself, landmarks reference micro-grids, service
     # points reference landmarks, roles reference grids. Flushing between steps keeps that order on both
     # backends without relying on the unit of work's sort.
@@ -381,6 +385,9 @@ def load_into_database(session: Session, kb: KnowledgeBase) -> LoadReport:
     _sync(session, Partner, "code", partner_rows(partners), report.kinds["partners"])
     session.flush()
     seed_contacts(session, partners, ROSTER_PREFIX)
+    session.flush()
+    # The stations' service items refer to service points and grids (community/bookings).
+    _sync(session, ServiceItem, "code", item_rows(kb, items), report.kinds["service_items"])
     session.flush()
     return report
 

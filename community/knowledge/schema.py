@@ -29,6 +29,8 @@ FILES = {
     "roster": "roster.yml",
     "teams": "teams.yml",  # optional; read by community/people/teams.py
     "partners": "partners.yml",  # optional; read by community/partners/knowledge.py (issue #17)
+    # Service items of the micro-grid stations: optional; read by community/bookings/knowledge.py.
+    "service_items": "service_items.yml",
 }
 # Skills the community desk covers for the whole community; every other skill must be on duty in every grid.
 DESK_SKILLS = frozenset({"triage"})

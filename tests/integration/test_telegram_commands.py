@@ -39,6 +39,8 @@ async def test_the_command_menu_is_set_in_each_language(
         "cancel",
         "subscribe",
         "unsubscribe",
+        "book",  # the stations' service items (bot/telegram/handlers/bookings.py)
+        "bookings",
         "forget",
         "matter",
     }

@@ -132,6 +132,12 @@ def test_removed_grid_is_deactivated_not_deleted(db: Database, tmp_path: Path) -
         "service_points.yml",
         lambda d: d["service_points"].remove(entry(d["service_points"], "sp_station_hill_4")),
     )
+    # The station's service items go with it (knowledge/service_items.yml refers to its stations).
+    edit_yaml(
+        directory,
+        "service_items.yml",
+        lambda d: d.__setitem__("items", [i for i in d["items"] if i["station"] != "sp_station_hill_4"]),
+    )
 
     def move_people(data: dict[str, Any]) -> None:
         for person in data["people"]:

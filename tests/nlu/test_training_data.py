@@ -21,7 +21,7 @@ NLU = PROJECT_ROOT / "nlu"
 LANGUAGES = ("zh_hans", "zh_hant", "en", "ja", "ko")
 INTENTS = {
     "greet", "goodbye", "thank", "affirm", "deny", "bot_help", "set_language", "find_service",
-    "report_issue", "emergency", "check_ticket", "talk_to_human", "out_of_scope",
+    "report_issue", "emergency", "check_ticket", "talk_to_human", "out_of_scope", "book_service",
 }  # fmt: skip
 FAQ_TOPICS = {
     "opening_hours", "entry_fee", "history", "attractions", "getting_there", "parking", "food",

@@ -170,8 +170,6 @@ def _choose(context: ContextTypes.DEFAULT_TYPE, update: Update, draft_id: int, a
 # --- the preview ------------------------------------------------------------------------------------------
 
 
-
-
 def _language_name(code: str, language: str) -> str:
     return LANGUAGE_NAMES.get(code, code)
 

@@ -1,0 +1,1 @@
+"""Service items at the micro-grid stations: sessions, bookings, reminders and check-in."""
