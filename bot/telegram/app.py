@@ -109,11 +109,8 @@ def add_handlers(application: Application) -> None:
     application.add_handler(TypeHandler(Update, dedupe.mark_update_handled), group=1)
 
     application.add_handler(CallbackQueryHandler(staff.start_resolve, pattern=r"^tk:res:"))
-    # Service items at the micro-grid stations (community/bookings): /book, /bookings, their bk: buttons, and
-    # the check-in QR code (/start ci_<token>), which must come before the general /start.
-    application.add_handler(
-        CommandHandler("start", bookings.open_checkin, filters=filters.Regex(r"^/start ci_"))
-    )
+    # Service items at the micro-grid stations (community/bookings): /book, /bookings, their bk: buttons; the
+    # check-in QR code is a deep link (/start ci_<token>, handlers/commands.py).
     application.add_handler(CommandHandler("book", bookings.book_command))
     application.add_handler(CommandHandler("bookings", bookings.bookings_command))
     application.add_handler(CallbackQueryHandler(bookings.on_button, pattern=r"^bk:"))

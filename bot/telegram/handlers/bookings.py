@@ -230,10 +230,9 @@ def _check_in(context: ContextTypes.DEFAULT_TYPE, update: Update, token: str) ->
         return refused.localized(language)
 
 
-async def open_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def open_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, token: str) -> None:
     """`/start ci_<token>`: checks the booking in when a volunteer of the station opens it; else a polite
     no."""
-    token = (context.args or [""])[0].removeprefix(CHECKIN_PREFIX)
     await _send(update, context, await run_sync(_check_in, context, update, token), [])
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -12,7 +13,7 @@ from telegram.ext import ContextTypes
 from bot.offload import run_sync
 from bot.replies import Venue
 from bot.telegram.context import assistant, chat_user, database, person_of, say
-from bot.telegram.handlers import enrol, matters, projects, thread
+from bot.telegram.handlers import bookings, enrol, matters, projects, thread
 from bot.telegram.handlers.chat import _reply
 from bot.telegram.render import remove_keyboard, send_text
 from community.grids.models import Landmark
@@ -33,22 +34,29 @@ async def _payload(update: Update, context: ContextTypes.DEFAULT_TYPE, payload: 
     await _reply(update, context, turn)
 
 
+DeepLinkOpener = Callable[[Update, ContextTypes.DEFAULT_TYPE, str], Awaitable[None]]
+
+
+def _deep_links() -> tuple[tuple[str, DeepLinkOpener], ...]:
+    """`t.me/<bot>?start=<prefix><rest>`: each prefix opens its part with the rest; any other argument is a
+    place (a service point's or landmark's QR code)."""
+    return (
+        (enrol.CODE_PREFIX, enrol.open_invitation),  # an invitation to join as a volunteer
+        (matters.DEEP_LINK, matters.open_matter),  # a matter's card with its Support button (有事好商量)
+        (projects.START_PAYLOAD, projects.open_project),  # a project's card with its Support button
+        (bookings.CHECKIN_PREFIX, bookings.open_checkin),  # a booking's QR code, opened by the station
+        (POINT_PAYLOAD, _point_from_web),  # the link on a service point's web page
+    )
+
+
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """`/start sp_love_station` (a QR code at a service point) tells us where the user stands;
     `/start point_sp_love_station` (the link on the point's web page) shows that point;
     `/start inv_<code>` opens an invitation (bot/telegram/handlers/enrol.py)."""
-    if context.args and context.args[0].startswith(enrol.CODE_PREFIX):
-        await enrol.open_invitation(update, context, context.args[0].removeprefix(enrol.CODE_PREFIX))
-        return
-    if context.args and context.args[0].startswith(matters.DEEP_LINK):  # a matter's page: its card (#17)
-        await matters.open_matter(update, context, context.args[0].removeprefix(matters.DEEP_LINK))
-        return
-    if context.args and context.args[0].startswith(projects.START_PAYLOAD):  # a project's page (issue #17)
-        await projects.open_project(update, context, context.args[0].removeprefix(projects.START_PAYLOAD))
-        return
-    if context.args and context.args[0].startswith(POINT_PAYLOAD):
-        await _point_from_web(update, context, context.args[0].removeprefix(POINT_PAYLOAD))
-        return
+    for prefix, opener in _deep_links():
+        if context.args and context.args[0].startswith(prefix):
+            await opener(update, context, context.args[0].removeprefix(prefix))
+            return
     if context.args:
         await _place_from_deep_link(update, context, context.args[0])
     await _payload(update, context, "/greet")
