@@ -85,6 +85,7 @@ train() {  # train CONFIG NAME: into var/ first, then one rename, so a running R
       -exec rm -rf {} +
   fi
   rm -rf "var/train-$name"; mkdir -p nlu/models
+  local started=$SECONDS
   ( cd nlu && RASA_TELEMETRY_ENABLED=false PYTHONPATH="$ROOT/nlu" ACTION_SERVER_URL=http://127.0.0.1:5055/webhook \
       RASA_CACHE_DIRECTORY=".rasa/$cache" ../.venv-rasa/bin/rasa train --data data --domain domain.yml \
       --config "$config" --out "../var/train-$name" --fixed-model-name "$name" --quiet > "../var/train-$name.log" 2>&1 ) || {
@@ -92,6 +93,7 @@ train() {  # train CONFIG NAME: into var/ first, then one rename, so a running R
   mv "var/train-$name/$name.tar.gz" "nlu/models/$name.tar.gz"
   touch "nlu/models/$name.tar.gz"  # the newest archive of the folder: the one a restarted Rasa loads
   rm -rf "var/train-$name"
+  echo "    trained nlu/models/$name.tar.gz in $((SECONDS - started)) s ($(du -m "nlu/models/$name.tar.gz" | cut -f1) MB)"
 }
 if [ "$TRAIN" = 1 ]; then
   inputs="nlu/domain.yml nlu/requirements-rasa.txt nlu/requirements-rasa-nodeps.txt $(find nlu/data nlu/xijin_nlu -type f -name '*.y*ml' -o -type f -name '*.py' | sort)"

@@ -31,4 +31,10 @@ if ! fc-list :lang=zh 2>/dev/null | grep -q . && [ "$(id -u)" = 0 ] && command -
 fi
 
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest "$@"
+# Two processes by default (tests/conftest.py keeps each Rasa stack and module fixture on one of them);
+# XIJIN_TEST_WORKERS=0 runs everything in this process (e.g. to debug with -x or --pdb).
+workers=${XIJIN_TEST_WORKERS:-2}
+if [ "$workers" = 0 ]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+exec .venv/bin/python -m pytest -n "$workers" --dist loadgroup "$@"

@@ -1,20 +1,21 @@
 """Rasa's own checks of nlu/: data validation, the test stories, and intent accuracy on our held-out split.
 
-They run Rasa from its environment (.venv-rasa) on the model the set-up trained (nlu/models/xijin.tar.gz).
+They run Rasa from its environment (.venv-rasa) on the model the set-up trained (nlu/models/xijin.tar.gz),
+loaded once for the stories, both splits and the emergency split (the `model_checks` fixture).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from community.settings import PROJECT_ROOT
-from tests.nlu.test_training_data import LANGUAGES, example_text, examples
+from tests.nlu.conftest import SPLITS
+from tests.nlu.model_checks import ModelChecks
+from tests.nlu.test_training_data import LANGUAGES, examples
 
 NLU = PROJECT_ROOT / "nlu"
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -85,53 +86,33 @@ def test_rasa_data_validate_passes_without_warnings() -> None:
     assert unexpected == []
 
 
-def test_the_main_flows_are_predicted_without_errors(tmp_path: Path) -> None:
-    result = rasa(
-        "test",
-        "core",
-        "--stories",
-        "tests/test_stories.yml",
-        "--model",
-        str(MODEL),
-        "--fail-on-prediction-errors",
-        "--out",
-        str(tmp_path),
-    )
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    failed = tmp_path / "failed_test_stories.yml"
+def test_the_main_flows_are_predicted_without_errors(model_checks: ModelChecks) -> None:
+    """`rasa test core --fail-on-prediction-errors` on tests/test_stories.yml."""
+    failed = model_checks.out / "stories" / "failed_test_stories.yml"
+    assert model_checks.stories == "passed", failed.read_text()[-3000:] if failed.exists() else ""
     assert not failed.exists() or "story:" not in failed.read_text()
 
 
-def intent_accuracy_by_language(folder: Path, out: Path) -> dict[str, float]:
-    """`rasa test nlu` on every file of `folder` at once, its intent errors counted per language file."""
-    result = rasa(
-        "test", "nlu", "--nlu", str(folder.relative_to(NLU)), "--model", str(MODEL), "--out", str(out)
-    )
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    language_of: dict[str, str] = {}
+def intent_accuracy_by_language(model_checks: ModelChecks, split: str) -> dict[str, float]:
+    """Intent accuracy of each language file of a split, as `rasa test nlu` scores it."""
+    accuracy = {}
     for language in LANGUAGES:
-        language_of.update(
-            {example_text(example): language for _, example in examples(folder / f"{language}.yml")}
-        )
-    totals = dict.fromkeys(LANGUAGES, 0)
-    for language in language_of.values():
-        totals[language] += 1
-    assert all(total >= 100 for total in totals.values()), totals
-    errors = dict.fromkeys(LANGUAGES, 0)
-    for error in json.loads((out / "intent_errors.json").read_text()):
-        errors[language_of[error["text"]]] += 1
-    return {language: 1 - errors[language] / totals[language] for language in LANGUAGES}
+        total = len(examples(SPLITS[split] / f"{language}.yml"))
+        assert total >= 100, (split, language, total)
+        errors = model_checks.intent_errors(f"{split}-{language}")
+        accuracy[language] = 1 - len(errors) / total
+    return accuracy
 
 
-def test_held_out_intent_accuracy_in_each_language(tmp_path: Path) -> None:
-    accuracy = intent_accuracy_by_language(NLU / "tests" / "nlu", tmp_path)
+def test_held_out_intent_accuracy_in_each_language(model_checks: ModelChecks) -> None:
+    accuracy = intent_accuracy_by_language(model_checks, "held_out")
     print("held-out intent accuracy:", {k: round(v, 3) for k, v in accuracy.items()}, "target", MIN_ACCURACY)
     assert {k: v for k, v in accuracy.items() if v < MIN_ACCURACY} == {}
 
 
-def test_blind_intent_accuracy_in_each_language(tmp_path: Path) -> None:
+def test_blind_intent_accuracy_in_each_language(model_checks: ModelChecks) -> None:
     """The blind split (docs/nlu-data-guide.md) is never used to choose; this guards against regressions."""
-    accuracy = intent_accuracy_by_language(NLU / "tests" / "blind", tmp_path)
+    accuracy = intent_accuracy_by_language(model_checks, "blind")
     print(
         "blind intent accuracy:", {k: round(v, 3) for k, v in accuracy.items()}, "floor", MIN_BLIND_ACCURACY
     )

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import text
 
 from community.database import Database
-from community.models import Base
+from tests.conftest import empty_all_tables
 from tests.tickets.world import World, build_world
 
 
@@ -22,18 +21,11 @@ def sqlite_world(sqlite_db: Database) -> World:
     return build_world(sqlite_db)
 
 
-def _truncate(database: Database) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with database.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-
-
 @pytest.fixture
 def pg(postgres_database: Database) -> Iterator[Database]:
-    """PostgreSQL only, emptied before and after."""
-    _truncate(postgres_database)
+    """PostgreSQL only, emptied before."""
+    empty_all_tables(postgres_database)
     yield postgres_database
-    _truncate(postgres_database)
 
 
 @pytest.fixture

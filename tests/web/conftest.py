@@ -166,7 +166,8 @@ def browser() -> Iterator[Any]:
 
 
 def _file_name(nodeid: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.split("::", 1)[-1]).strip("_")[:150]
+    test = nodeid.split("::", 1)[-1].split("@", 1)[0]  # without a parallel run's group suffix
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", test).strip("_")[:150]
 
 
 @pytest.fixture
