@@ -6,6 +6,7 @@ import pytest
 
 from scripts.nlu_emergency_eval import SPLIT, read_split
 from tests.nlu.model_checks import NLU, ModelChecks, run_model_checks
+from tests.nlu.test_book_service_intent import BOOKING_ASKS
 from tests.nlu.test_training_data import LANGUAGES
 
 MODEL = NLU / "models" / "xijin.tar.gz"
@@ -15,8 +16,8 @@ STORIES = NLU / "tests" / "test_stories.yml"
 
 @pytest.fixture(scope="session")
 def model_checks(tmp_path_factory: pytest.TempPathFactory) -> ModelChecks:
-    """The held-out and blind splits (one evaluation per language file), the emergency split's lines and
-    the test stories, on the model the set-up trained."""
+    """The held-out and blind splits (one evaluation per language file), the emergency split's lines, the
+    booking asks and the test stories, on the model the set-up trained."""
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: the test command trains it (setup.sh)", pytrace=False)
     files = {
@@ -24,5 +25,5 @@ def model_checks(tmp_path_factory: pytest.TempPathFactory) -> ModelChecks:
         for split, folder in SPLITS.items()
         for language in LANGUAGES
     }
-    texts = [row["text"] for row in read_split(SPLIT)]
+    texts = [row["text"] for row in read_split(SPLIT)] + list(BOOKING_ASKS)
     return run_model_checks(MODEL, files, texts, STORIES, tmp_path_factory.mktemp("model-checks"))
