@@ -8,10 +8,12 @@ reached the tests that need it fail loudly in CI (CI=true) and are skipped with 
 from __future__ import annotations
 
 import os
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from _pytest.nodeid import NodeId
@@ -137,6 +139,43 @@ def _xdist_group(item: pytest.Item) -> str | None:
     return None
 
 
+# --- The model trained beside the tests (scripts/test.sh) -------------------------------------------------
+# scripts/test.sh trains the model in the background while the tests that need none run; it writes the
+# set-up's exit code to the file named by XIJIN_TEST_TRAINING when the training is over. The tests that need
+# the model run last and wait for that file here.
+TRAINING_STATUS = "XIJIN_TEST_TRAINING"
+_NEEDS_MODEL = ("stack", "model_checks", "trained_model")
+
+
+def wait_for_the_trained_model(timeout_seconds: float = 3600) -> None:
+    """Returns when the model the test command trains is ready; fails (with the training's log) when its
+    training failed. Returns at once when nothing trains beside the tests."""
+    status = os.environ.get(TRAINING_STATUS)
+    if not status:
+        return
+    path = Path(status)
+    deadline = time.monotonic() + timeout_seconds
+    while not path.exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"the model's training did not end within {timeout_seconds:.0f} s", pytrace=False)
+        time.sleep(2)
+    code = path.read_text().strip()
+    if code != "0":
+        log = path.with_suffix(".log")
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log.exists() else ""
+        pytest.fail(f"the model's training failed (exit {code}), {log}:\n{tail}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> None:
+    """For a test that reads nlu/models/xijin.tar.gz itself."""
+    wait_for_the_trained_model()
+
+
+def _needs_model(item: pytest.Item) -> bool:
+    return any(name in _NEEDS_MODEL for name in getattr(item, "fixturenames", ()))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "xdist_group(name): tests run by one worker of a parallel run")
 
@@ -149,8 +188,12 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """pytest 9.2 reads an item's node id from `_id`; pytest-xdist 3.8 writes the group suffix into `_nodeid`,
+    """The tests that need the trained model last, when it trains beside them (scripts/test.sh).
+
+    pytest 9.2 reads an item's node id from `_id`; pytest-xdist 3.8 writes the group suffix into `_nodeid`,
     which 9.2 ignores, so without this every test would be scheduled on its own (pytest-xdist #1386)."""
+    if os.environ.get(TRAINING_STATUS):
+        items.sort(key=_needs_model)  # stable: the tests that wait for the training last, in pytest's order
     if not (hasattr(config, "workerinput") and getattr(config.option, "loadgroup", False)):
         return
     for item in items:

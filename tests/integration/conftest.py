@@ -26,7 +26,7 @@ from community.language.service import set_translator
 from community.language.translate import NullTranslator
 from community.migrate import upgrade
 from community.settings import PROJECT_ROOT, Settings
-from tests.conftest import own_postgres_database
+from tests.conftest import own_postgres_database, wait_for_the_trained_model
 from tests.integration.telegram_fake import FakeTelegram
 
 
@@ -73,6 +73,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     """The stack on each database in turn. Session-scoped and parametrized, so pytest runs every test that
     uses it on SQLite, stops the servers, then runs them all again on PostgreSQL; the action server uses the
     same database as the tests."""
+    wait_for_the_trained_model()
     if not MODEL.exists():
         pytest.fail(
             f"no trained model at {MODEL}: the test command trains it (scripts/test.sh)", pytrace=False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scripts.nlu_emergency_eval import SPLIT, read_split
+from tests.conftest import wait_for_the_trained_model
 from tests.nlu.model_checks import NLU, ModelChecks, run_model_checks
 from tests.nlu.test_book_service_intent import BOOKING_ASKS
 from tests.nlu.test_training_data import LANGUAGES
@@ -18,6 +19,7 @@ STORIES = NLU / "tests" / "test_stories.yml"
 def model_checks(tmp_path_factory: pytest.TempPathFactory) -> ModelChecks:
     """The held-out and blind splits (one evaluation per language file), the emergency split's lines, the
     booking asks and the test stories, on the model the set-up trained."""
+    wait_for_the_trained_model()
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: the test command trains it (setup.sh)", pytrace=False)
     files = {

@@ -62,6 +62,7 @@ def user_warnings(output: str) -> list[str]:
     return found
 
 
+@pytest.mark.usefixtures("trained_model")
 def test_the_model_file_is_at_most_100_mb() -> None:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: the test command trains it (scripts/setup.sh)", pytrace=False)
