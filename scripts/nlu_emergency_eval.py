@@ -58,27 +58,34 @@ def read_split(path: Path = SPLIT) -> list[dict[str, str]]:
         return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
-def parse(model: Path, texts: list[str]) -> list[dict[str, Any]]:
-    """The parse result of each text by `model`, in Rasa's environment."""
+def run_in_rasa(script: str, payload: Any, *args: str, timeout: int = 900) -> Any:
+    """Runs `script` with Rasa's Python (cwd nlu/), `payload` as JSON on its stdin; returns the JSON of the
+    last line it printed."""
     env = dict(
         os.environ,
         PYTHONPATH=str(NLU_DIR),
         RASA_TELEMETRY_ENABLED="false",
+        ACTION_SERVER_URL=os.environ.get("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook"),
         TF_CPP_MIN_LOG_LEVEL="3",
         PYTHONWARNINGS="ignore",
     )
     result = subprocess.run(
-        [str(RASA_PYTHON), "-c", _PARSE, str(model)],
-        input=json.dumps(texts, ensure_ascii=False),
+        [str(RASA_PYTHON), "-c", script, *args],
+        input=json.dumps(payload, ensure_ascii=False),
         cwd=NLU_DIR,
         env=env,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=timeout,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"parsing with {model} failed:\n{result.stderr[-3000:]}")
+        raise RuntimeError(f"Rasa's Python failed ({result.returncode}):\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def parse(model: Path, texts: list[str]) -> list[dict[str, Any]]:
+    """The parse result of each text by `model`, in Rasa's environment."""
+    return run_in_rasa(_PARSE, texts, str(model))
 
 
 def score(rows: list[dict[str, str]], parsed: list[dict[str, Any]]) -> dict[str, Any]:

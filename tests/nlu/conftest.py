@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from scripts.nlu_emergency_eval import NLU_DIR as NLU
 from scripts.nlu_emergency_eval import SPLIT, read_split
 from tests.conftest import wait_for_the_trained_model
-from tests.nlu.model_checks import NLU, ModelChecks, run_model_checks
+from tests.nlu.model_checks import ModelChecks, run_model_checks
 from tests.nlu.test_book_service_intent import BOOKING_ASKS
 from tests.nlu.test_training_data import LANGUAGES
 

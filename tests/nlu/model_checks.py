@@ -9,16 +9,11 @@ parsed with `Agent.parse_message`, what the server's `POST /model/parse` calls.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from community.settings import PROJECT_ROOT
-
-NLU = PROJECT_ROOT / "nlu"
-RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
+from scripts.nlu_emergency_eval import run_in_rasa
 
 # Runs inside the Rasa env (cwd nlu/): a JSON request on stdin, a JSON answer as the last line of stdout.
 _CHECKS = r"""
@@ -76,24 +71,5 @@ def run_model_checks(
         "stories": str(stories),
         "out": str(out),
     }
-    env = dict(
-        os.environ,
-        PYTHONPATH=str(NLU),
-        RASA_TELEMETRY_ENABLED="false",
-        ACTION_SERVER_URL="http://127.0.0.1:5055/webhook",
-        TF_CPP_MIN_LOG_LEVEL="3",
-        PYTHONWARNINGS="ignore",
-    )
-    result = subprocess.run(
-        [str(RASA_PYTHON), "-c", _CHECKS],
-        input=json.dumps(request, ensure_ascii=False),
-        cwd=NLU,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"the model checks failed to run:\n{result.stderr[-3000:]}")
-    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    answer = run_in_rasa(_CHECKS, request, timeout=1200)
     return ModelChecks(out, {p["text"]: p for p in answer["parsed"]}, answer["stories"])
