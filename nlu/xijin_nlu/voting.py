@@ -15,8 +15,9 @@ from rasa.shared.nlu.training_data.message import Message
 from xijin_nlu import weights_only
 from xijin_nlu.votes import average_rankings
 
-# Every config with an ensemble member imports this module before training: the trained DIETs and the
-# ResponseSelector are then stored without the optimizer's state (a third of the size, same predictions).
+# Every config with an ensemble member imports this module before training: the trained DIETs (and a
+# ResponseSelector, in the configs of nlu/pipelines/ that have one) are then stored without the optimizer's
+# state (a third of the size, same predictions).
 weights_only.install()
 
 # Where each member leaves its own ranking (and its weight) for the members after it; not part of the parse

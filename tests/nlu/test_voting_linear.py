@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from community.settings import PROJECT_ROOT
 PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 
 _PROBE = r"""
-import json, sys, tempfile
+import contextlib, io, json, sys, tempfile
 from pathlib import Path
 import numpy as np
 import scipy.sparse
@@ -41,58 +42,85 @@ train = [message(["toilet", "where"], "find_service"), message(["where", "toilet
          message(["toilet"], "find_service"), message(["yes"], "affirm"), message(["sure"], "affirm"),
          message(["yes", "sure"], "affirm"), message(["no"], "deny"), message(["nope"], "deny"),
          message(["no", "nope"], "deny")] * 3
-out = {}
-with tempfile.TemporaryDirectory() as folder:
-    storage = LocalModelStorage(Path(folder))
-    resource = Resource("linear")
-    context = ExecutionContext(GraphSchema({}), "probe")
-    config = {**VotingLogisticRegression.get_default_config(), **json.loads(sys.argv[1])}
-    member = VotingLogisticRegression.create(config, storage, resource, context)
-    member.train(TrainingData(train))
-    alone = message(["yes"])
-    member.process([alone])
-    out["alone"] = alone.get("intent")["name"]
-    out["alone_ranking"] = [e["name"] for e in alone.get("intent_ranking")]
-    out["sums_to_one"] = round(sum(e["confidence"] for e in alone.get("intent_ranking")), 6)
-    own = message(["yes", "sure"])
-    member.process([own])
-    out["own_affirm"] = next(e["confidence"] for e in own.get("intent_ranking") if e["name"] == "affirm")
-    # Three earlier DIET votes, all sure of deny, on a message the linear member calls affirm.
-    voted = message(["yes", "sure"])
-    voted.set("intent_ranking", [{"name": "deny", "confidence": 0.9}, {"name": "affirm", "confidence": 0.1}])
-    voted.set("xijin_intent_votes", [voted.get("intent_ranking")] * 3)
-    voted.set("xijin_intent_vote_weights", [1.0, 1.0, 1.0])
-    member.process([voted])
-    out["voted"] = voted.get("intent")["name"]
-    out["voted_affirm"] = next(e["confidence"] for e in voted.get("intent_ranking") if e["name"] == "affirm")
-    out["votes"] = len(voted.get("xijin_intent_votes"))
-    out["weights"] = voted.get("xijin_intent_vote_weights")
-    out["C"] = member.clf.C
-    loaded = VotingLogisticRegression.load(config, storage, resource, context)
-    again = message(["yes"])
-    loaded.process([again])
-    out["loaded_same"] = again.get("intent_ranking") == alone.get("intent_ranking")
-print(json.dumps(out))
+def probe(config_text):
+    out = {}
+    with tempfile.TemporaryDirectory() as folder:
+        storage = LocalModelStorage(Path(folder))
+        resource = Resource("linear")
+        context = ExecutionContext(GraphSchema({}), "probe")
+        config = {**VotingLogisticRegression.get_default_config(), **json.loads(config_text)}
+        member = VotingLogisticRegression.create(config, storage, resource, context)
+        member.train(TrainingData(train))
+        alone = message(["yes"])
+        member.process([alone])
+        out["alone"] = alone.get("intent")["name"]
+        out["alone_ranking"] = [e["name"] for e in alone.get("intent_ranking")]
+        out["sums_to_one"] = round(sum(e["confidence"] for e in alone.get("intent_ranking")), 6)
+        own = message(["yes", "sure"])
+        member.process([own])
+        out["own_affirm"] = next(e["confidence"] for e in own.get("intent_ranking") if e["name"] == "affirm")
+        # Three earlier DIET votes, all sure of deny, on a message the linear member calls affirm.
+        voted = message(["yes", "sure"])
+        earlier = [{"name": "deny", "confidence": 0.9}, {"name": "affirm", "confidence": 0.1}]
+        voted.set("intent_ranking", earlier)
+        voted.set("xijin_intent_votes", [voted.get("intent_ranking")] * 3)
+        voted.set("xijin_intent_vote_weights", [1.0, 1.0, 1.0])
+        member.process([voted])
+        out["voted"] = voted.get("intent")["name"]
+        ranking = voted.get("intent_ranking")
+        out["voted_affirm"] = next(e["confidence"] for e in ranking if e["name"] == "affirm")
+        out["votes"] = len(voted.get("xijin_intent_votes"))
+        out["weights"] = voted.get("xijin_intent_vote_weights")
+        out["C"] = member.clf.C
+        loaded = VotingLogisticRegression.load(config, storage, resource, context)
+        again = message(["yes"])
+        loaded.process([again])
+        out["loaded_same"] = again.get("intent_ranking") == alone.get("intent_ranking")
+    return out
+
+# One interpreter for every config: importing Rasa takes most of a probe's time.
+results = {}
+for config_text in json.loads(sys.argv[1]):
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        out = probe(config_text)
+    out["printed"] = printed.getvalue()
+    results[config_text] = out
+print(json.dumps(results))
 """
 
 
-def run_probe(config: dict) -> tuple[dict, str]:
+# Every config the tests below ask about, probed in one interpreter (the module's fixture).
+CONFIGS = {
+    "lbfgs": {"C": 10},
+    "liblinear": {"C": 10, "solver": "liblinear"},
+    "heavy": {"C": 10, "weight": 3},
+    "grid": {"C": [0.001, 10], "cv_folds": 3},
+}
+
+
+@pytest.fixture(scope="module")
+def probes() -> dict[str, dict[str, Any]]:
     if not PYTHON.exists():
         pytest.fail(f"{PYTHON} is missing: the test command sets it up (scripts/test.sh)", pytrace=False)
+    texts = {name: json.dumps(config) for name, config in CONFIGS.items()}
     result = subprocess.run(
-        [str(PYTHON), "-c", _PROBE, json.dumps(config)],
+        [str(PYTHON), "-c", _PROBE, json.dumps(list(texts.values()))],
         env=dict(os.environ, PYTHONPATH=str(PROJECT_ROOT / "nlu"), TF_CPP_MIN_LOG_LEVEL="3"),
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.strip().splitlines()
-    return json.loads(lines[-1]), "\n".join(lines[:-1])
+    answers = json.loads(result.stdout.strip().splitlines()[-1])
+    return {name: answers[text] for name, text in texts.items()}
 
 
-def test_alone_it_ranks_every_intent_it_was_trained_on() -> None:
-    out, _ = run_probe({"C": 10})
+@pytest.mark.parametrize("solver", ["lbfgs", "liblinear"])
+def test_alone_it_ranks_every_intent_it_was_trained_on(
+    probes: dict[str, dict[str, Any]], solver: str
+) -> None:
+    out = probes[solver]
 
     assert out["alone"] == "affirm"
     assert sorted(out["alone_ranking"]) == ["affirm", "deny", "find_service"]
@@ -100,10 +128,11 @@ def test_alone_it_ranks_every_intent_it_was_trained_on() -> None:
     assert out["loaded_same"] is True
 
 
-def test_its_weight_decides_how_much_it_counts_against_earlier_members() -> None:
+def test_its_weight_decides_how_much_it_counts_against_earlier_members(
+    probes: dict[str, dict[str, Any]],
+) -> None:
     # Three earlier members say deny (0.9); the linear member says affirm.
-    equal, _ = run_probe({"C": 10, "weight": 1})
-    heavy, _ = run_probe({"C": 10, "weight": 3})
+    equal, heavy = probes["lbfgs"], probes["heavy"]
 
     assert equal["votes"] == heavy["votes"] == 4
     assert equal["weights"] == [1.0, 1.0, 1.0, 1.0]
@@ -114,12 +143,12 @@ def test_its_weight_decides_how_much_it_counts_against_earlier_members() -> None
     assert heavy["voted_affirm"] == pytest.approx((3 * 0.1 + 3 * heavy["own_affirm"]) / 6)
 
 
-def test_a_list_of_c_is_chosen_from_by_cross_validation() -> None:
-    out, printed = run_probe({"C": [0.001, 10], "cv_folds": 3})
+def test_a_list_of_c_is_chosen_from_by_cross_validation(probes: dict[str, dict[str, Any]]) -> None:
+    out = probes["grid"]
 
     scores = {
         float(line.split("C=")[1].split()[0]): float(line.rsplit(" ", 1)[1])
-        for line in printed.splitlines()
+        for line in out["printed"].splitlines()
         if "cross-validated accuracy" in line
     }
     assert set(scores) == {0.001, 10.0}
