@@ -81,7 +81,7 @@ def start_full_training(services):  # type: ignore[no-untyped-def]
     training = FullModelTraining(services, log_path=PROJECT_ROOT / "var" / "train-full-background.log")
     training.start()
     print(
-        "[quick model: the full one is being trained in the background (about 5 minutes); "
+        "[quick model: the full one is being trained in the background (about 4 minutes); "
         "Rasa switches to it by itself (answers pause for a minute then) and you will be told]",
         flush=True,
     )

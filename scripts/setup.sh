@@ -107,7 +107,7 @@ if [ "$TRAIN" = 1 ]; then
     if [ "$QUICK" = 1 ]; then
       quick=$(stamp nlu/config.quick.yml $inputs)
       if [ ! -f nlu/models/quick.tar.gz ] || [ "$(cat nlu/models/.quick-fingerprint 2>/dev/null)" != "$quick" ]; then
-        say "training a quick model (two minutes or so; the full one trains in the background once the chat is open)"
+        say "training a quick model (a minute or so; the full one trains in the background once the chat is open)"
         train config.quick.yml quick
         echo "$quick" > nlu/models/.quick-fingerprint
       fi

@@ -74,7 +74,7 @@ with tempfile.TemporaryDirectory() as folder:
                              message("hello there", "greet", 0.95))
     payload = message('/report_issue{"issue_category": "fire"}', "report_issue", 1.0)
     unsure = message("knife-cut noodles, where?", "emergency", 0.6, second="faq")
-    sure = message("knife-cut noodles, where?", "emergency", 0.9, second="faq")
+    sure = message("knife-cut noodles, where?", "emergency", 0.95, second="faq")
     loaded.process([knife, noodles, hello, payload, unsure, sure])
     out["payload"] = payload.get("emergency_net")
     out["unsure"] = {k: unsure.get(k) for k in ("intent", "intent_ranking", "emergency_net")}
@@ -188,8 +188,8 @@ def test_a_look_alike_overrules_classifiers_unsure_of_an_emergency(probe: dict) 
         "look_alikes": ["knife-cut noodles"],
         "model_intent": {"name": "emergency", "confidence": 0.6},
     }
-    # Sure classifiers (0.9, above veto_below) keep their emergency.
-    assert probe["sure"] == {"intent": {"name": "emergency", "confidence": 0.9}, "emergency_net": None}
+    # Sure classifiers (0.95, above veto_below) keep their emergency.
+    assert probe["sure"] == {"intent": {"name": "emergency", "confidence": 0.95}, "emergency_net": None}
 
 
 def test_a_button_payload_is_left_to_rasa(probe: dict) -> None:
