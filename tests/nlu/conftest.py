@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from scripts.nlu_emergency_eval import NLU_DIR as NLU
-from scripts.nlu_emergency_eval import SPLIT, read_split
+from scripts.nlu_emergency_eval import RASA_PYTHON, SPLIT, read_split, run_in_rasa
 from tests.conftest import wait_for_the_trained_model
 from tests.nlu.model_checks import ModelChecks, run_model_checks
 from tests.nlu.test_book_service_intent import BOOKING_ASKS
@@ -14,6 +16,14 @@ from tests.nlu.test_training_data import LANGUAGES
 MODEL = NLU / "models" / "xijin.tar.gz"
 SPLITS = {"held_out": NLU / "tests" / "nlu", "blind": NLU / "tests" / "blind"}
 STORIES = NLU / "tests" / "test_stories.yml"
+
+
+def rasa_probe(script: str, payload: Any) -> Any:
+    """Runs a probe of our components in Rasa's environment (`payload` as JSON on its stdin) and returns the
+    JSON it printed last."""
+    if not RASA_PYTHON.exists():
+        pytest.fail(f"{RASA_PYTHON} is missing: the test command sets it up (scripts/test.sh)", pytrace=False)
+    return run_in_rasa(script, payload, timeout=300)
 
 
 @pytest.fixture(scope="session")

@@ -4,15 +4,9 @@ lexicon travels inside the model, and that a lexicon change changes the componen
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-
 import pytest
 
-from community.settings import PROJECT_ROOT
-
-PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
+from tests.nlu.conftest import rasa_probe
 
 # Reads the committed lexicon (the `matches` part) and trains, persists and loads the component on a small
 # lexicon of its own (the rest), printing one JSON object.
@@ -26,7 +20,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from xijin_nlu.emergency_net import EmergencyNet, Lexicon, LexiconError, expand, lexicon_path
 
-texts = json.loads(sys.argv[1])
+texts = json.loads(sys.stdin.read())
 out = {}
 lexicon = Lexicon.from_yaml(lexicon_path({}).read_text(encoding="utf-8"))
 found = {text: lexicon.match(text) for text in texts}
@@ -122,17 +116,7 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def probe() -> dict:
-    if not PYTHON.exists():
-        pytest.fail(f"{PYTHON} is missing: the test command sets it up (scripts/test.sh)", pytrace=False)
-    result = subprocess.run(
-        [str(PYTHON), "-c", _PROBE, json.dumps([text for text, _ in CASES], ensure_ascii=False)],
-        env=dict(os.environ, PYTHONPATH=str(PROJECT_ROOT / "nlu"), TF_CPP_MIN_LOG_LEVEL="3"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return rasa_probe(_PROBE, [text for text, _ in CASES])
 
 
 @pytest.mark.parametrize(("text", "kind"), CASES)

@@ -6,16 +6,11 @@ and the answer through the running stack in tests/integration/test_telegram_flow
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from typing import Any
 
 import pytest
 
-from community.settings import PROJECT_ROOT
-
-PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
+from tests.nlu.conftest import rasa_probe
 
 _PROBE = r"""
 import json, tempfile
@@ -83,17 +78,7 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def probe() -> dict[str, Any]:
-    if not PYTHON.exists():
-        pytest.fail(f"{PYTHON} is missing: the test command sets it up (scripts/test.sh)", pytrace=False)
-    result = subprocess.run(
-        [str(PYTHON), "-c", _PROBE],
-        env=dict(os.environ, PYTHONPATH=str(PROJECT_ROOT / "nlu"), TF_CPP_MIN_LOG_LEVEL="3"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return rasa_probe(_PROBE, None)
 
 
 def test_the_topic_is_written_where_rasas_retrieval_action_reads_it(probe: dict[str, Any]) -> None:

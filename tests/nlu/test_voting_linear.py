@@ -5,15 +5,11 @@ members, the choice of C by cross-validation, and persistence."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from typing import Any
 
 import pytest
 
-from community.settings import PROJECT_ROOT
-
-PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
+from tests.nlu.conftest import rasa_probe
 
 _PROBE = r"""
 import contextlib, io, json, sys, tempfile
@@ -80,7 +76,7 @@ def probe(config_text):
 
 # One interpreter for every config: importing Rasa takes most of a probe's time.
 results = {}
-for config_text in json.loads(sys.argv[1]):
+for config_text in json.loads(sys.stdin.read()):
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         out = probe(config_text)
@@ -101,18 +97,8 @@ CONFIGS = {
 
 @pytest.fixture(scope="module")
 def probes() -> dict[str, dict[str, Any]]:
-    if not PYTHON.exists():
-        pytest.fail(f"{PYTHON} is missing: the test command sets it up (scripts/test.sh)", pytrace=False)
     texts = {name: json.dumps(config) for name, config in CONFIGS.items()}
-    result = subprocess.run(
-        [str(PYTHON), "-c", _PROBE, json.dumps(list(texts.values()))],
-        env=dict(os.environ, PYTHONPATH=str(PROJECT_ROOT / "nlu"), TF_CPP_MIN_LOG_LEVEL="3"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    answers = json.loads(result.stdout.strip().splitlines()[-1])
+    answers = rasa_probe(_PROBE, list(texts.values()))
     return {name: answers[text] for name, text in texts.items()}
 
 
